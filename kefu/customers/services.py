@@ -1,0 +1,158 @@
+"""Writes to customer profiles. Every change leaves an audit row."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from kefu.accounts.models import Role, User
+from kefu.core.audit import record_audit
+from kefu.core.errors import DomainError, PermissionDenied
+from kefu.core.ids import new_secret
+from kefu.customers.models import Channel, Customer, CustomerIdentity, OrderReference, Tier
+
+EDITABLE_FIELDS = ("name", "email", "phone", "account_ref", "company", "language", "time_zone", "notes",
+                   "annual_spend")
+
+
+def core_customer_threshold() -> Decimal:
+    return Decimal(str(settings.KEFU["CORE_CUSTOMER_ANNUAL_SPEND"]))
+
+
+def tier_by_rule(annual_spend: Decimal, current: str) -> str:
+    """核心客户 by spend; a VIP stays VIP (a hand decision), everybody else follows the rule."""
+    if current == Tier.VIP:
+        return current
+    return Tier.CORE if annual_spend >= core_customer_threshold() else Tier.STANDARD
+
+
+def _require_staff(actor: User | None) -> None:
+    if actor is not None and not actor.is_staff_member:
+        raise PermissionDenied(_("Only staff can change customer profiles."))
+
+
+def _normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+@transaction.atomic
+def create_customer(
+    *, name: str, email: str = "", phone: str = "", actor: User | None, account_ref: str = "",
+    company: str = "", language: str = "", annual_spend: Decimal | int | str = 0, password: str | None = None,
+) -> Customer:
+    """A customer and the sign-in account the portal uses (no password until they choose one)."""
+    _require_staff(actor)
+    email = _normalise_email(email)
+    name = name.strip() or email.split("@")[0] or phone
+    if not (email or phone):
+        raise DomainError(_("A customer needs an email address or a phone number."), code="contact_required")
+    if email and User.objects.filter(email__iexact=email).exists():
+        raise DomainError(_("A person with this email address already exists."), code="duplicate_email")
+    spend = _decimal(annual_spend)
+    user = User(username=f"c-{new_secret(9)}", email=email, display_name=name[:150], role=Role.CUSTOMER,
+                language=language)
+    if password:
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    user.save()
+    customer = Customer.objects.create(
+        user=user, name=name[:150], email=email, phone=phone.strip(), account_ref=account_ref.strip(),
+        company=company.strip(), language=language, annual_spend=spend, tier=tier_by_rule(spend, Tier.STANDARD),
+    )
+    if email:
+        CustomerIdentity.objects.create(customer=customer, channel=Channel.EMAIL, value=email)
+    if phone.strip():
+        CustomerIdentity.objects.create(customer=customer, channel=Channel.PHONE, value=phone.strip())
+    record_audit("customer.created", customer, actor=actor, changes={"name": customer.name, "email": email})
+    return customer
+
+
+def _decimal(value: Decimal | int | str) -> Decimal:
+    try:
+        result = Decimal(str(value or 0))
+    except InvalidOperation:
+        raise DomainError(_("Annual spend must be a number."), code="invalid_spend") from None
+    if result < 0:
+        raise DomainError(_("Annual spend cannot be negative."), code="invalid_spend")
+    return result
+
+
+def find_customer_by_email(email: str) -> Customer | None:
+    email = _normalise_email(email)
+    if not email:
+        return None
+    identity = CustomerIdentity.objects.select_related("customer").filter(channel=Channel.EMAIL, value=email).first()
+    if identity is not None:
+        return identity.customer
+    return Customer.objects.filter(email__iexact=email).first()
+
+
+@transaction.atomic
+def find_or_create_customer(*, email: str, name: str, phone: str = "", language: str = "") -> Customer:
+    """Identity matching at intake: the same email address is the same person on every channel."""
+    return find_customer_by_email(email) or create_customer(
+        name=name, email=email, phone=phone, language=language, actor=None
+    )
+
+
+@transaction.atomic
+def update_customer(customer: Customer, *, actor: User, **changes: Any) -> Customer:
+    _require_staff(actor)
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise DomainError(_("Unknown field: %(fields)s") % {"fields": ", ".join(sorted(unknown))})
+    if "annual_spend" in changes:
+        changes["annual_spend"] = _decimal(changes["annual_spend"])
+    if "email" in changes:
+        changes["email"] = _normalise_email(changes["email"])
+    diff = {}
+    for name, value in changes.items():
+        if getattr(customer, name) != value:
+            diff[name] = {"before": str(getattr(customer, name)), "after": str(value)}
+            setattr(customer, name, value)
+    if not customer.tier_set_by_hand:
+        tier = tier_by_rule(customer.annual_spend, customer.tier)
+        if tier != customer.tier:
+            diff["tier"] = {"before": customer.tier, "after": tier}
+            customer.tier = tier
+    if not diff:
+        return customer
+    customer.save()
+    if "email" in diff and customer.email:
+        CustomerIdentity.objects.get_or_create(customer=customer, channel=Channel.EMAIL, value=customer.email)
+        User.objects.filter(pk=customer.user_id).update(email=customer.email)
+    record_audit("customer.updated", customer, actor=actor, changes=diff)
+    return customer
+
+
+@transaction.atomic
+def set_customer_tier(customer: Customer, tier: str, *, actor: User) -> Customer:
+    _require_staff(actor)
+    if tier not in Tier.values:
+        raise DomainError(_("Unknown tier."), code="invalid_tier")
+    before = customer.tier
+    customer.tier = tier
+    customer.tier_set_by_hand = True
+    customer.save(update_fields=["tier", "tier_set_by_hand"])
+    record_audit("customer.tier_set", customer, actor=actor, changes={"before": before, "after": tier})
+    return customer
+
+
+@transaction.atomic
+def add_order_reference(customer: Customer, number: str, *, actor: User | None,
+                        amount: Decimal | None = None) -> OrderReference:
+    _require_staff(actor)
+    number = number.strip()
+    if not number:
+        raise DomainError(_("An order number is required."), code="order_required")
+    if OrderReference.objects.filter(number__iexact=number).exclude(customer=customer).exists():
+        raise DomainError(_("This order number belongs to another customer."), code="order_taken")
+    order, _created = OrderReference.objects.get_or_create(customer=customer, number=number,
+                                                           defaults={"amount": amount})
+    record_audit("customer.order_added", customer, actor=actor, changes={"order": number})
+    return order

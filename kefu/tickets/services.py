@@ -1,0 +1,720 @@
+"""Every write to a ticket. One transaction per call, an event row in the same transaction,
+notifications queued through the outbox (delivered after commit).
+
+Callers load tickets through kefu.tickets.selectors (the access layer) first; these functions then
+check what the actor may *do*. Customers act through their own user account (a tracking-link visitor
+acts as the ticket's customer).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import mimetypes
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import nh3
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.db.models import Count, F, Q
+from django.utils.translation import gettext as _
+
+from kefu.accounts.models import Department, Role, User
+from kefu.core import textsearch
+from kefu.core.clock import now
+from kefu.core.errors import DomainError, PermissionDenied
+from kefu.customers.models import Channel, Customer
+from kefu.notifications.services import queue_notification
+from kefu.tickets.fivew1h import FIELDS as FIVE_W_ONE_H_FIELDS
+from kefu.tickets.models import (
+    Attachment,
+    Category,
+    Complexity,
+    Message,
+    Priority,
+    SolutionOption,
+    Tag,
+    Ticket,
+    TicketEvent,
+    TicketSearchDocument,
+)
+from kefu.tickets.states import (
+    CUSTOMER_ACTIONS,
+    WORKING,
+    Action,
+    IllegalTransition,
+    Status,
+    next_status,
+)
+
+ALLOWED_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "code", "del", "div", "em", "h1", "h2", "h3", "h4", "hr", "i", "img",
+    "li", "ol", "p", "pre", "s", "span", "strong", "sub", "sup", "table", "tbody", "td", "th", "thead", "tr",
+    "u", "ul",
+}
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "title"}, "td": {"colspan", "rowspan"},
+                      "th": {"colspan", "rowspan"}}
+MAX_SOLUTIONS = 3
+UPDATABLE_FIELDS = ("subject", "category", "priority", "complexity", "team", *FIVE_W_ONE_H_FIELDS)
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file handed to a service: name, bytes and the type the client claimed."""
+
+    filename: str
+    content: bytes
+    content_type: str = ""
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+
+
+def sanitize_html(html: str) -> str:
+    """Allow-list sanitising: only harmless tags and attributes survive; links open safely."""
+    return nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer nofollow",
+    )
+
+
+def _record(ticket: Ticket, type_: str, *, actor: User | None, public: bool = False, **payload: Any) -> TicketEvent:
+    return TicketEvent.objects.create(ticket=ticket, type=type_, actor=actor, public=public, payload=payload,
+                                      at=now())
+
+
+def _touch(ticket: Ticket, *fields: str) -> None:
+    ticket.updated_at = now()
+    ticket.save(update_fields=[*fields, "updated_at"])
+
+
+def _require_staff_writer(actor: User) -> None:
+    if not actor.can_write_tickets:
+        raise PermissionDenied(_("Your role cannot change tickets."))
+
+
+def _require_ticket_customer(ticket: Ticket, actor: User) -> None:
+    if ticket.customer.user_id != actor.pk:
+        raise PermissionDenied(_("Only the customer of this ticket can do this."))
+
+
+def _transition(ticket: Ticket, action: Action) -> tuple[str, str]:
+    before = ticket.status
+    try:
+        ticket.status = next_status(Status(before), action)
+    except IllegalTransition as exc:
+        raise DomainError(_illegal_message(exc), code="illegal_transition") from exc
+    return before, ticket.status
+
+
+def _illegal_message(exc: IllegalTransition) -> str:
+    from kefu.tickets.models import STATUS_LABELS
+
+    return _("This ticket is “%(status)s”; it cannot be %(action)s now.") % {
+        "status": STATUS_LABELS[exc.status],
+        "action": ACTION_VERBS[exc.action],
+    }
+
+
+ACTION_VERBS: dict[Action, Any] = {}
+
+
+def _load_action_verbs() -> None:
+    from django.utils.translation import gettext_lazy
+
+    ACTION_VERBS.update({
+        Action.ACCEPT: gettext_lazy("accepted"),
+        Action.WAIT_CUSTOMER: gettext_lazy("set to wait on the customer"),
+        Action.WAIT_INTERNAL: gettext_lazy("set to wait on an internal team"),
+        Action.RESUME: gettext_lazy("resumed"),
+        Action.RESOLVE: gettext_lazy("resolved"),
+        Action.CONFIRM: gettext_lazy("confirmed"),
+        Action.OBJECT: gettext_lazy("objected to"),
+        Action.REOPEN: gettext_lazy("reopened"),
+        Action.CANCEL: gettext_lazy("cancelled"),
+        Action.MERGE: gettext_lazy("merged"),
+    })
+
+
+_load_action_verbs()
+
+
+def tracking_url(ticket: Ticket) -> str:
+    return f"{settings.PUBLIC_BASE_URL}/t/{ticket.tracking_token}/"
+
+
+def _customer_language(ticket: Ticket) -> str:
+    return ticket.language or ticket.customer.language or settings.LANGUAGE_CODE
+
+
+def _notify_customer(ticket: Ticket, summary: str, body: str = "") -> None:
+    customer = ticket.customer
+    queue_notification(
+        recipient=customer.email,
+        template="ticket_update",
+        language=_customer_language(ticket),
+        ticket_id=ticket.pk,
+        context={
+            "number": ticket.number,
+            "customer_name": customer.name,
+            "summary": summary,
+            "body": body,
+            "tracking_url": tracking_url(ticket),
+        },
+    )
+
+
+def reindex_ticket(ticket: Ticket) -> None:
+    """Rebuild the search document from the subject, customer and message texts."""
+    customer = ticket.customer
+    bodies = list(
+        Message.objects.filter(ticket=ticket).order_by("created_at").values_list("body_text", flat=True)[:50]
+    )
+    tokens = textsearch.document(
+        ticket.number, ticket.subject, customer.name, customer.email, customer.phone, ticket.description,
+        *bodies,
+    )
+    TicketSearchDocument.objects.update_or_create(ticket=ticket, defaults={"tokens": tokens})
+
+
+def _store_attachments(message: Message, uploads: Iterable[Upload]) -> list[Attachment]:
+    stored = []
+    for upload in uploads:
+        validate_upload(upload)
+        digest = hashlib.sha256(upload.content).hexdigest()
+        attachment = Attachment(
+            message=message, filename=upload.filename[:255], content_type=_content_type(upload),
+            size=len(upload.content), sha256=digest,
+        )
+        attachment.file.save(upload.filename, ContentFile(upload.content), save=False)
+        attachment.save()
+        stored.append(attachment)
+    return stored
+
+
+def _content_type(upload: Upload) -> str:
+    guessed, _ = mimetypes.guess_type(upload.filename)
+    return (guessed or upload.content_type or "application/octet-stream").lower()
+
+
+def validate_upload(upload: Upload) -> None:
+    limits = settings.KEFU
+    if len(upload.content) > limits["ATTACHMENT_MAX_BYTES"]:
+        raise DomainError(
+            _("“%(name)s” is larger than the limit of %(mb)s MB.")
+            % {"name": upload.filename, "mb": limits["ATTACHMENT_MAX_BYTES"] // (1024 * 1024)},
+            code="attachment_too_large",
+        )
+    if _content_type(upload) not in limits["ATTACHMENT_TYPES"]:
+        raise DomainError(
+            _("Files of type “%(type)s” cannot be attached.") % {"type": _content_type(upload)},
+            code="attachment_type",
+        )
+
+
+def _add_message(
+    ticket: Ticket, kind: str, body: str, *, actor: User | None, channel: str, html: str = "",
+    uploads: Sequence[Upload] = (),
+) -> Message:
+    body = body.strip()
+    if not body and not uploads:
+        raise DomainError(_("The message is empty."), code="empty_message")
+    message = Message.objects.create(
+        ticket=ticket, kind=kind, author=actor, channel=channel, body_text=body,
+        body_html=sanitize_html(html) if html else "", created_at=now(),
+    )
+    _store_attachments(message, uploads)
+    Ticket.objects.filter(pk=ticket.pk).update(message_count=F("message_count") + 1)
+    ticket.message_count += 1
+    return message
+
+
+# ---------------------------------------------------------------------------------------------- intake
+
+
+def choose_intake_owner(team: Department | None) -> User | None:
+    """The least-loaded active agent of the team (of any support team when there is none).
+
+    A placeholder for the routing engine (kefu.routing, a later issue): deterministic and cheap.
+    """
+    agents = User.objects.filter(is_active=True, role=Role.AGENT)
+    if team is not None:
+        agents = agents.filter(departments=team)
+    return (
+        agents.annotate(
+            load=Count("owned_tickets", filter=Q(owned_tickets__status__in=list(WORKING)))
+        )
+        .order_by("load", "id")
+        .first()
+    )
+
+
+@transaction.atomic
+def open_ticket(
+    *,
+    customer: Customer,
+    subject: str,
+    description: str,
+    actor: User | None,
+    channel: str = Channel.WEB,
+    category: Category | None = None,
+    priority: str | None = None,
+    complexity: str = Complexity.SIMPLE,
+    team: Department | None = None,
+    facts: dict[str, str] | None = None,
+    tags: Sequence[str] = (),
+    uploads: Sequence[Upload] = (),
+    language: str = "",
+    auto_assign: bool = True,
+) -> Ticket:
+    """Open a ticket from a customer contact, acknowledge it with number, owner and tracking link."""
+    subject = subject.strip()
+    if not subject:
+        raise DomainError(_("Please give the request a subject."), code="subject_required")
+    facts = {k: (v or "").strip() for k, v in (facts or {}).items() if k in FIVE_W_ONE_H_FIELDS}
+    if priority is None:
+        priority = category.default_priority if category else Priority.NORMAL
+    ticket = Ticket.objects.create(
+        subject=subject[:200], description=description.strip(), customer=customer, channel=channel,
+        category=category, priority=priority, complexity=complexity, team=team,
+        language=language or customer.language, created_at=now(), updated_at=now(), **facts,
+    )
+    _add_message(ticket, Message.Kind.CUSTOMER, description or subject, actor=actor, channel=channel,
+                 uploads=uploads)
+    ticket.last_customer_message_at = ticket.created_at
+    ticket.save(update_fields=["last_customer_message_at"])
+    if tags:
+        _set_tags(ticket, tags)
+    _record(ticket, "created", actor=actor, public=True, channel=channel, subject=ticket.subject)
+    owner = choose_intake_owner(team) if auto_assign else None
+    if owner is not None:
+        _assign(ticket, owner, actor=None, reason="intake")
+        _accept(ticket, actor=None)
+    reindex_ticket(ticket)
+    queue_notification(
+        recipient=customer.email,
+        template="ticket_received",
+        language=_customer_language(ticket),
+        ticket_id=ticket.pk,
+        context={
+            "number": ticket.number,
+            "subject": ticket.subject,
+            "customer_name": customer.name,
+            "owner_name": owner.name if owner else "",
+            "tracking_url": tracking_url(ticket),
+        },
+    )
+    return ticket
+
+
+# ---------------------------------------------------------------------------------------------- ownership
+
+
+def _assign(ticket: Ticket, agent: User, *, actor: User | None, reason: str = "") -> None:
+    if not agent.is_active or agent.role not in {Role.AGENT, Role.SUPERVISOR, Role.ADMIN}:
+        raise DomainError(_("%(name)s cannot own tickets.") % {"name": agent.name}, code="invalid_owner")
+    before = ticket.owner.name if ticket.owner_id else None
+    ticket.owner = agent
+    fields = ["owner"]
+    if ticket.team_id is None:
+        team = agent.departments.filter(kind=Department.Kind.SUPPORT).order_by("id").first()
+        if team is not None:
+            ticket.team = team
+            fields.append("team")
+    _touch(ticket, *fields)
+    _record(ticket, "assigned", actor=actor, public=True, before=before, after=agent.name, owner_id=agent.pk,
+            reason=reason)
+
+
+def _accept(ticket: Ticket, *, actor: User | None) -> None:
+    before, after = _transition(ticket, Action.ACCEPT)
+    ticket.accepted_at = now()
+    _touch(ticket, "status", "accepted_at")
+    _record(ticket, "status_changed", actor=actor, public=True, before=before, after=after, action=Action.ACCEPT)
+
+
+@transaction.atomic
+def assign_ticket(ticket: Ticket, agent: User, *, actor: User, reason: str = "") -> Ticket:
+    _require_staff_writer(actor)
+    if ticket.owner_id == agent.pk:
+        return ticket
+    if Status(ticket.status) not in {Status.NEW, *WORKING, Status.RESOLVED}:
+        raise DomainError(_("A finished ticket cannot be reassigned."), code="finished")
+    _assign(ticket, agent, actor=actor, reason=reason or "manual")
+    return ticket
+
+
+@transaction.atomic
+def accept_ticket(ticket: Ticket, *, actor: User) -> Ticket:
+    """受理: the ticket gets an owner (the actor if it had none) and becomes open."""
+    _require_staff_writer(actor)
+    if ticket.owner_id is None:
+        _assign(ticket, actor, actor=actor, reason="accepted")
+    _accept(ticket, actor=actor)
+    return ticket
+
+
+# ---------------------------------------------------------------------------------------------- messages
+
+
+@transaction.atomic
+def reply_to_customer(
+    ticket: Ticket, body: str, *, actor: User, html: str = "", uploads: Sequence[Upload] = ()
+) -> Message:
+    """A public reply. The first one is the ticket's first response; a new ticket is accepted by it."""
+    _require_staff_writer(actor)
+    if Status(ticket.status) in {Status.CLOSED, Status.CANCELLED, Status.MERGED}:
+        raise DomainError(_("This ticket is finished; reopen it before replying."), code="finished")
+    if ticket.status == Status.NEW:
+        if ticket.owner_id is None:
+            _assign(ticket, actor, actor=actor, reason="replied")
+        _accept(ticket, actor=actor)
+    message = _add_message(ticket, Message.Kind.REPLY, body, actor=actor, channel=ticket.channel, html=html,
+                           uploads=uploads)
+    fields = []
+    if ticket.first_response_at is None:
+        ticket.first_response_at = message.created_at
+        fields.append("first_response_at")
+    _touch(ticket, *fields)
+    _record(ticket, "replied", actor=actor, public=True, message_id=message.pk,
+            first_response="first_response_at" in fields)
+    reindex_ticket(ticket)
+    _notify_customer(ticket, _("%(agent)s replied to your request.") % {"agent": actor.name}, message.body_text)
+    return message
+
+
+@transaction.atomic
+def add_internal_note(ticket: Ticket, body: str, *, actor: User, uploads: Sequence[Upload] = ()) -> Message:
+    if not actor.is_staff_member:
+        raise PermissionDenied(_("Only staff can write internal notes."))
+    message = _add_message(ticket, Message.Kind.NOTE, body, actor=actor, channel=Channel.WEB, uploads=uploads)
+    _touch(ticket)
+    _record(ticket, "note_added", actor=actor, message_id=message.pk)
+    reindex_ticket(ticket)
+    return message
+
+
+@transaction.atomic
+def add_customer_message(
+    ticket: Ticket, body: str, *, actor: User, channel: str = Channel.WEB, uploads: Sequence[Upload] = ()
+) -> Message:
+    """The customer writes on their ticket; a ticket waiting on them goes back to work."""
+    _require_ticket_customer(ticket, actor)
+    if Status(ticket.status) in {Status.CLOSED, Status.CANCELLED, Status.MERGED}:
+        raise DomainError(_("This ticket is closed. Please open a new request."), code="finished")
+    message = _add_message(ticket, Message.Kind.CUSTOMER, body, actor=actor, channel=channel, uploads=uploads)
+    ticket.last_customer_message_at = message.created_at
+    fields = ["last_customer_message_at"]
+    if ticket.status == Status.WAITING_CUSTOMER:
+        before, after = _transition(ticket, Action.RESUME)
+        fields.append("status")
+        _record(ticket, "status_changed", actor=actor, public=True, before=before, after=after,
+                action=Action.RESUME)
+    _touch(ticket, *fields)
+    _record(ticket, "customer_message", actor=actor, public=True, message_id=message.pk)
+    reindex_ticket(ticket)
+    return message
+
+
+# ---------------------------------------------------------------------------------------------- fields
+
+
+def _set_tags(ticket: Ticket, names: Sequence[str]) -> None:
+    clean = sorted({n.strip()[:50] for n in names if n.strip()})
+    existing = {t.name: t for t in Tag.objects.filter(name__in=clean)}
+    missing = [Tag(name=n) for n in clean if n not in existing]
+    Tag.objects.bulk_create(missing, ignore_conflicts=True)
+    ticket.tags.set(Tag.objects.filter(name__in=clean))
+
+
+@transaction.atomic
+def update_ticket(ticket: Ticket, *, actor: User, tags: Sequence[str] | None = None, **changes: Any) -> Ticket:
+    """Change classification, team, subject or 5W1H facts; the before/after goes on the timeline."""
+    _require_staff_writer(actor)
+    unknown = set(changes) - set(UPDATABLE_FIELDS)
+    if unknown:
+        raise DomainError(_("Unknown field: %(fields)s") % {"fields": ", ".join(sorted(unknown))})
+    if "priority" in changes and changes["priority"] not in Priority.values:
+        raise DomainError(_("Unknown priority."), code="invalid_priority")
+    if "complexity" in changes and changes["complexity"] not in Complexity.values:
+        raise DomainError(_("Unknown complexity."), code="invalid_complexity")
+    diff: dict[str, dict[str, Any]] = {}
+    for field, value in changes.items():
+        current = getattr(ticket, field)
+        if isinstance(value, str):
+            value = value.strip()
+        if current != value:
+            diff[field] = {"before": _event_value(current), "after": _event_value(value)}
+            setattr(ticket, field, value)
+    if "subject" in diff and not ticket.subject:
+        raise DomainError(_("Please give the request a subject."), code="subject_required")
+    if tags is not None:
+        before_tags = sorted(ticket.tags.values_list("name", flat=True))
+        _set_tags(ticket, tags)
+        after_tags = sorted(ticket.tags.values_list("name", flat=True))
+        if before_tags != after_tags:
+            diff["tags"] = {"before": before_tags, "after": after_tags}
+    if not diff:
+        return ticket
+    _touch(ticket, *[f for f in diff if f != "tags"])
+    _record(ticket, "updated", actor=actor, changes=diff)
+    if "subject" in diff:
+        reindex_ticket(ticket)
+    return ticket
+
+
+def _event_value(value: Any) -> Any:
+    if hasattr(value, "pk"):
+        return str(value)
+    return value
+
+
+@transaction.atomic
+def verify_customer_identity(ticket: Ticket, method: str, value: str, *, actor: User) -> Ticket:
+    """The agent checks who the customer is by order number, phone or account; the ticket shows it."""
+    _require_staff_writer(actor)
+    customer = ticket.customer
+    value = value.strip()
+    checks = {
+        "order": lambda: customer.orders.filter(number__iexact=value).exists(),
+        "phone": lambda: bool(customer.phone) and _digits(customer.phone) == _digits(value),
+        "account": lambda: bool(customer.account_ref) and customer.account_ref.lower() == value.lower(),
+    }
+    if method not in checks:
+        raise DomainError(_("Verify by order number, phone or account."), code="invalid_method")
+    if not value or not checks[method]():
+        _record(ticket, "identity_check_failed", actor=actor, method=method)
+        raise DomainError(_("That does not match the customer's record."), code="identity_mismatch")
+    ticket.identity_verified_at = now()
+    ticket.identity_verified_by = actor
+    ticket.identity_verified_method = method
+    _touch(ticket, "identity_verified_at", "identity_verified_by", "identity_verified_method")
+    _record(ticket, "identity_verified", actor=actor, method=method)
+    return ticket
+
+
+def _digits(text: str) -> str:
+    digits = "".join(ch for ch in text if ch.isdigit())
+    return digits[-11:]  # compare national numbers with or without the +86 prefix
+
+
+# ---------------------------------------------------------------------------------------------- closed loop
+
+
+@transaction.atomic
+def change_status(ticket: Ticket, action: Action | str, *, actor: User, reason: str = "") -> Ticket:
+    """The staff's plain status moves: wait on customer / internal, resume, cancel, reopen."""
+    action = Action(action)
+    if action in CUSTOMER_ACTIONS:
+        raise PermissionDenied(_("Only the customer can confirm or object to a resolution."))
+    if action == Action.RESOLVE:
+        return resolve_ticket(ticket, actor=actor, summary=reason)
+    if action == Action.ACCEPT:
+        return accept_ticket(ticket, actor=actor)
+    if action == Action.MERGE:
+        raise DomainError(_("Choose the ticket to merge into."), code="merge_target_required")
+    _require_staff_writer(actor)
+    before, after = _transition(ticket, action)
+    fields = ["status"]
+    if action == Action.REOPEN:
+        ticket.reopened_count += 1
+        ticket.closed_at = None
+        ticket.fix_verified_at = None
+        fields += ["reopened_count", "closed_at", "fix_verified_at"]
+    _touch(ticket, *fields)
+    _record(ticket, "status_changed", actor=actor, public=True, before=before, after=after, action=action,
+            reason=reason)
+    if action in {Action.WAIT_CUSTOMER, Action.CANCEL, Action.REOPEN}:
+        from kefu.tickets.models import STATUS_LABELS
+
+        _notify_customer(ticket, _("Your request is now: %(status)s.") % {"status": STATUS_LABELS[Status(after)]},
+                         reason)
+    return ticket
+
+
+@transaction.atomic
+def propose_solutions(ticket: Ticket, options: Sequence[dict[str, str]], *, actor: User) -> list[SolutionOption]:
+    """Offer the customer one to three options with their trade-offs; a new round replaces the last."""
+    _require_staff_writer(actor)
+    if Status(ticket.status) not in WORKING and ticket.status != Status.NEW:
+        raise DomainError(_("Solutions can only be proposed while the ticket is being worked on."),
+                          code="not_working")
+    cleaned = [o for o in options if (o.get("title") or "").strip()]
+    if not 1 <= len(cleaned) <= MAX_SOLUTIONS:
+        raise DomainError(_("Offer between one and three solutions."), code="solution_count")
+    if ticket.status == Status.NEW:
+        if ticket.owner_id is None:
+            _assign(ticket, actor, actor=actor, reason="proposed")
+        _accept(ticket, actor=actor)
+    last_round = ticket.solutions.order_by("-round").values_list("round", flat=True).first() or 0
+    created = SolutionOption.objects.bulk_create([
+        SolutionOption(
+            ticket=ticket, round=last_round + 1, position=i, title=o["title"].strip()[:200],
+            description=(o.get("description") or "").strip(), tradeoffs=(o.get("tradeoffs") or "").strip(),
+            proposed_by=actor, created_at=now(),
+        )
+        for i, o in enumerate(cleaned, start=1)
+    ])
+    ticket.chosen_solution = None
+    _touch(ticket, "chosen_solution")
+    _record(ticket, "solutions_proposed", actor=actor, public=True, round=last_round + 1,
+            titles=[o.title for o in created])
+    _notify_customer(ticket, _("We have proposed solutions for you to choose from."),
+                     "\n".join(f"{o.position}. {o.title}" for o in created))
+    return created
+
+
+@transaction.atomic
+def choose_solution(ticket: Ticket, option_id: int, *, actor: User) -> SolutionOption:
+    _require_ticket_customer(ticket, actor)
+    latest = ticket.solutions.order_by("-round").values_list("round", flat=True).first()
+    option = ticket.solutions.filter(pk=option_id, round=latest).first() if latest else None
+    if option is None:
+        raise DomainError(_("That solution is not on offer any more."), code="solution_unavailable")
+    if ticket.chosen_solution_id is not None:
+        raise DomainError(_("A solution has already been chosen."), code="solution_already_chosen")
+    if Status(ticket.status) not in WORKING:
+        raise DomainError(_("This ticket is not waiting for a choice."), code="not_working")
+    option.chosen_at = now()
+    option.save(update_fields=["chosen_at"])
+    ticket.chosen_solution = option
+    fields = ["chosen_solution"]
+    if ticket.status == Status.WAITING_CUSTOMER:
+        before, after = _transition(ticket, Action.RESUME)
+        fields.append("status")
+        _record(ticket, "status_changed", actor=actor, public=True, before=before, after=after,
+                action=Action.RESUME)
+    _touch(ticket, *fields)
+    _record(ticket, "solution_chosen", actor=actor, public=True, option_id=option.pk, title=option.title)
+    return option
+
+
+@transaction.atomic
+def verify_fix(ticket: Ticket, *, actor: User, note: str = "") -> Ticket:
+    """内部验证: a colleague (or a supervisor, by policy) checks the fix before the customer is asked."""
+    _require_staff_writer(actor)
+    if settings.KEFU["VERIFICATION_BY"] == "supervisor" and actor.role not in {Role.SUPERVISOR, Role.ADMIN}:
+        raise PermissionDenied(_("A supervisor must verify fixes."))
+    if Status(ticket.status) not in WORKING:
+        raise DomainError(_("Only a ticket being worked on can be verified."), code="not_working")
+    if ticket.fix_verified_at is not None:
+        raise DomainError(_("The fix is already verified."), code="already_verified")
+    ticket.fix_verified_at = now()
+    ticket.fix_verified_by = actor
+    _touch(ticket, "fix_verified_at", "fix_verified_by")
+    _record(ticket, "fix_verified", actor=actor, note=note.strip())
+    return ticket
+
+
+@transaction.atomic
+def resolve_ticket(ticket: Ticket, *, actor: User, summary: str = "") -> Ticket:
+    """Resolved awaits the customer's confirmation; it needs a verified fix first."""
+    _require_staff_writer(actor)
+    if ticket.fix_verified_at is None and Status(ticket.status) in WORKING:
+        raise DomainError(_("Verify the fix internally before resolving."), code="not_verified")
+    before, after = _transition(ticket, Action.RESOLVE)
+    ticket.resolved_at = now()
+    ticket.reevaluation_due_at = None
+    _touch(ticket, "status", "resolved_at", "reevaluation_due_at")
+    _record(ticket, "status_changed", actor=actor, public=True, before=before, after=after,
+            action=Action.RESOLVE, summary=summary.strip())
+    _notify_customer(ticket, _("We believe your request is resolved. Please confirm, or tell us what is "
+                               "still wrong."), summary)
+    return ticket
+
+
+@transaction.atomic
+def confirm_resolution(ticket: Ticket, *, actor: User) -> Ticket:
+    """客户确认: the customer agrees the problem is solved; the loop closes."""
+    _require_ticket_customer(ticket, actor)
+    before, after = _transition(ticket, Action.CONFIRM)
+    ticket.closed_at = now()
+    _touch(ticket, "status", "closed_at")
+    _record(ticket, "status_changed", actor=actor, public=True, before=before, after=after,
+            action=Action.CONFIRM)
+    return ticket
+
+
+@transaction.atomic
+def object_to_resolution(ticket: Ticket, reason: str, *, actor: User) -> Ticket:
+    """异议: the ticket reopens with a re-evaluation deadline; the fix must be verified again."""
+    _require_ticket_customer(ticket, actor)
+    reason = reason.strip()
+    if not reason:
+        raise DomainError(_("Please tell us what is still wrong."), code="reason_required")
+    before, after = _transition(ticket, Action.OBJECT)
+    ticket.reopened_count += 1
+    ticket.fix_verified_at = None
+    ticket.fix_verified_by = None
+    ticket.resolved_at = None
+    ticket.reevaluation_due_at = now() + dt.timedelta(hours=settings.KEFU["REEVALUATION_HOURS"])
+    message = _add_message(ticket, Message.Kind.CUSTOMER, reason, actor=actor, channel=Channel.WEB)
+    ticket.last_customer_message_at = message.created_at
+    _touch(ticket, "status", "reopened_count", "fix_verified_at", "fix_verified_by", "resolved_at",
+           "reevaluation_due_at", "last_customer_message_at")
+    _record(ticket, "status_changed", actor=actor, public=True, before=before, after=after,
+            action=Action.OBJECT, reason=reason, reevaluation_due_at=ticket.reevaluation_due_at.isoformat())
+    reindex_ticket(ticket)
+    return ticket
+
+
+@transaction.atomic
+def merge_ticket(source: Ticket, target: Ticket, *, actor: User) -> Ticket:
+    """Fold a duplicate into the ticket that carries on; the customer keeps one conversation."""
+    _require_staff_writer(actor)
+    if source.pk == target.pk:
+        raise DomainError(_("A ticket cannot be merged into itself."), code="merge_self")
+    if Status(target.status) not in {Status.NEW, *WORKING}:
+        raise DomainError(_("Merge into a ticket that is still open."), code="merge_target_finished")
+    if source.customer_id != target.customer_id:
+        raise DomainError(_("Only tickets of the same customer can be merged."), code="merge_other_customer")
+    before, after = _transition(source, Action.MERGE)
+    source.merged_into = target
+    _touch(source, "status", "merged_into")
+    _record(source, "status_changed", actor=actor, public=True, before=before, after=after, action=Action.MERGE,
+            merged_into=target.pk)
+    _add_message(target, Message.Kind.NOTE,
+                 _("Ticket #%(number)s was merged into this one: %(subject)s")
+                 % {"number": source.number, "subject": source.subject},
+                 actor=actor, channel=Channel.WEB)
+    _touch(target)
+    _record(target, "merged_from", actor=actor, public=False, source=source.pk)
+    return target
+
+
+@transaction.atomic
+def cancel_ticket(ticket: Ticket, *, actor: User, reason: str = "") -> Ticket:
+    return change_status(ticket, Action.CANCEL, actor=actor, reason=reason)
+
+
+# ---------------------------------------------------------------------------------------------- bulk
+
+
+BULK_ACTIONS = ("assign", "priority", "status")
+
+
+@transaction.atomic
+def bulk_update_tickets(tickets: Sequence[Ticket], operation: str, value: Any, *, actor: User) -> int:
+    """Apply one change to many tickets in one transaction: all succeed or none does."""
+    _require_staff_writer(actor)
+    if operation not in BULK_ACTIONS:
+        raise DomainError(_("Unknown bulk action."), code="invalid_bulk_action")
+    for ticket in tickets:
+        try:
+            if operation == "assign":
+                assign_ticket(ticket, value, actor=actor, reason="bulk")
+            elif operation == "priority":
+                update_ticket(ticket, actor=actor, priority=value)
+            else:
+                change_status(ticket, value, actor=actor)
+        except DomainError as exc:
+            raise DomainError(
+                _("Ticket #%(number)s: %(error)s") % {"number": ticket.number, "error": exc.message}, code=exc.code
+            ) from exc
+    return len(tickets)
