@@ -1,3 +1,24 @@
-from django.urls import URLPattern
+"""The agent console's routes, spliced into the "web" namespace by kefu/web/urls.py."""
 
-urlpatterns: list[URLPattern] = []
+from django.urls import URLPattern, path
+
+from kefu.web.console import views
+
+urlpatterns: list[URLPattern] = [
+    path("console/tickets/", views.ticket_list, name="console_tickets"),
+    path("console/tickets/bulk/", views.bulk_action, name="console_bulk"),
+    path("console/tickets/<int:ticket_id>/", views.ticket_detail, name="console_ticket"),
+    path("console/tickets/<int:ticket_id>/reply/", views.reply, name="console_reply"),
+    path("console/tickets/<int:ticket_id>/note/", views.note, name="console_note"),
+    path("console/tickets/<int:ticket_id>/status/", views.change_status, name="console_status"),
+    path("console/tickets/<int:ticket_id>/assign/", views.assign, name="console_assign"),
+    path("console/tickets/<int:ticket_id>/solutions/", views.solutions, name="console_solutions"),
+    path("console/tickets/<int:ticket_id>/verify-fix/", views.verify_fix, name="console_verify_fix"),
+    path("console/tickets/<int:ticket_id>/verify-identity/", views.verify_identity,
+         name="console_verify_identity"),
+    path("console/tickets/<int:ticket_id>/update/", views.update, name="console_update"),
+    path("console/tickets/<int:ticket_id>/merge/", views.merge, name="console_merge"),
+    path("console/attachments/<int:attachment_id>/", views.attachment, name="console_attachment"),
+    path("console/customers/", views.customer_list, name="console_customers"),
+    path("console/customers/<int:customer_id>/", views.customer_detail, name="console_customer"),
+]

@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""The two commands of the README, with nothing but Python and pip:
+
+    python3 dev.py run    install, migrate, load demo data on first run, serve on http://127.0.0.1:8000
+    python3 dev.py test   install the test tools, lint, then the whole test suite on SQLite and PostgreSQL
+
+Standard library only: it creates ``.venv`` and installs the project into it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PY = BIN / "python"
+DEFAULT_TEST_PG = "postgres://postgres@127.0.0.1:5432/kefu"
+
+
+def say(text: str) -> None:
+    print(f"==> {text}", flush=True)
+
+
+def run(*args: str | Path, env: dict[str, str] | None = None) -> None:
+    subprocess.run([str(a) for a in args], check=True, cwd=ROOT, env=env)
+
+
+def ensure_venv(extras: str) -> None:
+    if not PY.exists():
+        say("creating .venv")
+        run(sys.executable, "-m", "venv", VENV)
+        run(PY, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
+    stamp = VENV / f".installed-{extras or 'base'}"
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if stamp.exists() and stamp.read_text() == wanted:
+        return
+    say(f"installing kefu{'[' + extras + ']' if extras else ''} into .venv")
+    target = f".[{extras}]" if extras else "."
+    run(PY, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-e", target)
+    stamp.write_text(wanted)
+
+
+def postgres_reachable(url: str) -> bool:
+    host, port = "127.0.0.1", 5432
+    rest = url.split("@", 1)[-1].split("/", 1)[0]
+    if rest:
+        host, _, p = rest.partition(":")
+        port = int(p or 5432)
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def cmd_run() -> int:
+    ensure_venv("")
+    os.execv(str(BIN / "kefu"), [str(BIN / "kefu"), "up", *sys.argv[2:]])
+    return 0  # not reached
+
+
+def cmd_test() -> int:
+    ensure_venv("dev")
+    extra = sys.argv[2:]
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    say("lint: ruff, import contracts, mypy")
+    run(BIN / "ruff", "check", ".")
+    run(BIN / "lint-imports", env=env)
+    run(BIN / "mypy", "kefu", env=env)
+
+    if not shutil.which("chromium") and not Path("/usr/bin/chromium").exists():
+        if os.environ.get("KEFU_REQUIRE_BROWSER") == "1":
+            say("FAIL: Chromium is required (KEFU_REQUIRE_BROWSER=1) but /usr/bin/chromium is missing")
+            return 1
+        say("Chromium not found: the browser tests will be skipped (apt-get install chromium to run them)")
+
+    say("tests on SQLite")
+    run(PY, "-m", "pytest", "-p", "no:cacheprovider", *extra, env=env)
+
+    pg_url = os.environ.get("KEFU_TEST_POSTGRES_URL", DEFAULT_TEST_PG)
+    if postgres_reachable(pg_url):
+        say(f"tests on PostgreSQL ({pg_url.split('@')[-1]})")
+        run(PY, "-m", "pytest", "-p", "no:cacheprovider", *extra, env={**env, "DATABASE_URL": pg_url})
+    elif os.environ.get("KEFU_REQUIRE_POSTGRES") == "1":
+        say(f"FAIL: PostgreSQL is required (KEFU_REQUIRE_POSTGRES=1) but {pg_url.split('@')[-1]} is unreachable")
+        return 1
+    else:
+        say(f"SKIPPED PostgreSQL: nothing answers at {pg_url.split('@')[-1]} (set KEFU_TEST_POSTGRES_URL)")
+    say("all tests passed")
+    return 0
+
+
+def main() -> int:
+    commands = {"run": cmd_run, "test": cmd_test}
+    if len(sys.argv) < 2 or sys.argv[1] not in commands:
+        print(__doc__)
+        return 2
+    try:
+        return commands[sys.argv[1]]()
+    except subprocess.CalledProcessError as exc:
+        return exc.returncode or 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,43 @@
+import pytest
+
+from kefu.accounts.models import Role
+from kefu.testing import factories
+from kefu.tickets import services
+from kefu.tickets.selectors import TicketFilters, list_tickets
+
+pytestmark = pytest.mark.django_db
+
+
+def _found(actor, q):
+    return {t.pk for t in list_tickets(actor, TicketFilters(q=q)).tickets}
+
+
+def test_search_finds_chinese_words_inside_sentences_and_english_prefixes():
+    supervisor = factories.staff(Role.SUPERVISOR)
+    refund = factories.ticket(subject="退款问题", description="我的订单申请退款三天了还没到账")
+    login = factories.ticket(subject="Cannot login", description="The password reset email never arrives")
+    assert _found(supervisor, "到账") == {refund.pk}
+    assert _found(supervisor, "申请退款") == {refund.pk}
+    assert _found(supervisor, "passw") == {login.pk}
+    assert _found(supervisor, "退款 password") == set()
+
+
+def test_search_by_number_customer_and_later_replies():
+    supervisor = factories.staff(Role.SUPERVISOR)
+    customer = factories.customer(name="欧阳娜娜", email="nana@example.com")
+    ticket = factories.ticket(customer, subject="Delivery")
+    other = factories.ticket(subject="Delivery too")
+    services.reply_to_customer(ticket, "快递单号 SF123456789 已发出", actor=supervisor)
+    assert _found(supervisor, f"#{ticket.pk}") == {ticket.pk}
+    assert _found(supervisor, "欧阳") == {ticket.pk}
+    assert _found(supervisor, "nana@example") == {ticket.pk}
+    assert _found(supervisor, "sf123456789") == {ticket.pk}
+    assert other.pk in _found(supervisor, "delivery")
+
+
+def test_search_respects_the_access_layer():
+    team_a, team_b = factories.department(), factories.department()
+    agent_a = factories.staff(Role.AGENT, teams=(team_a,))
+    hidden = factories.ticket(subject="机密投诉", team=team_b)
+    assert _found(agent_a, "机密") == set()
+    assert _found(factories.staff(Role.SUPERVISOR), "机密") == {hidden.pk}

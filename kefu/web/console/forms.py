@@ -1,0 +1,149 @@
+"""Forms of the agent console: they parse and validate input; the services decide what is allowed."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from kefu.customers.models import Channel, Tier
+from kefu.tickets import selectors
+from kefu.tickets.fivew1h import FIELDS as FIVE_W_ONE_H_FIELDS
+from kefu.tickets.models import STATUS_CHOICES, Category, Complexity, Priority
+from kefu.tickets.services import MAX_SOLUTIONS, Upload
+
+OWNER_MINE = "mine"
+OWNER_UNASSIGNED = "unassigned"
+
+SORT_CHOICES = [
+    ("newest", _("Newest first")),
+    ("oldest", _("Oldest first")),
+    ("updated", _("Recently updated")),
+    ("priority", _("Priority")),
+]
+
+
+def active_categories() -> Any:
+    return Category.objects.filter(active=True).order_by("position", "slug")
+
+
+def _start_of_day(day: dt.date) -> dt.datetime:
+    """Midnight of ``day`` in the user's time zone (the middleware activates it)."""
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min), timezone.get_current_timezone())
+
+
+class TicketFilterForm(forms.Form):
+    """The list's filters, read from the query string; every field is optional."""
+
+    q = forms.CharField(label=_("Search"), required=False, max_length=200)
+    status = forms.MultipleChoiceField(label=_("Status"), required=False, choices=STATUS_CHOICES)
+    priority = forms.MultipleChoiceField(label=_("Priority"), required=False, choices=Priority.choices)
+    category = forms.ModelMultipleChoiceField(label=_("Category"), required=False, queryset=Category.objects.none())
+    channel = forms.MultipleChoiceField(label=_("Channel"), required=False, choices=Channel.choices)
+    owner = forms.CharField(label=_("Owner"), required=False, max_length=20)
+    team = forms.TypedMultipleChoiceField(label=_("Team"), required=False, coerce=int, choices=[])
+    tier = forms.MultipleChoiceField(label=_("Customer tier"), required=False, choices=Tier.choices)
+    tag = forms.CharField(label=_("Tag"), required=False, max_length=50)
+    created_from = forms.DateField(label=_("Created from"), required=False)
+    created_to = forms.DateField(label=_("Created to"), required=False)
+    sort = forms.ChoiceField(label=_("Sort"), required=False, choices=SORT_CHOICES)
+
+    def __init__(self, *args: Any, teams: list[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["category"].queryset = active_categories()  # type: ignore[attr-defined]
+        self.fields["team"].choices = [(t.pk, t.name) for t in teams]  # type: ignore[attr-defined]
+
+    def clean_owner(self) -> str:
+        owner = self.cleaned_data["owner"].strip()
+        if owner and owner not in {OWNER_MINE, OWNER_UNASSIGNED} and not owner.isdigit():
+            raise forms.ValidationError(_("Choose an owner from the list."))
+        return owner
+
+    def to_filters(self, actor: Any) -> selectors.TicketFilters:
+        data = self.cleaned_data
+        filters = selectors.TicketFilters(
+            status=data["status"], priority=data["priority"],
+            category=[c.pk for c in data["category"]], channel=data["channel"], team=data["team"],
+            tier=data["tier"], tags=[data["tag"].strip()] if data["tag"].strip() else [],
+            q=data["q"], sort=data["sort"] or "newest",
+        )
+        owner = data["owner"]
+        if owner == OWNER_MINE:
+            filters.owner = [actor.pk]
+        elif owner == OWNER_UNASSIGNED:
+            filters.unassigned = True
+        elif owner:
+            filters.owner = [int(owner)]
+        if data["created_from"]:
+            filters.created_from = _start_of_day(data["created_from"])
+        if data["created_to"]:
+            # "to" includes the whole day: the bound is the next midnight, exclusive.
+            filters.created_to = _start_of_day(data["created_to"] + dt.timedelta(days=1))
+        return filters
+
+
+class BulkForm(forms.Form):
+    OPERATIONS = [("assign", _("Assign to")), ("priority", _("Set priority")), ("status", _("Change status"))]
+
+    ticket_ids = forms.TypedMultipleChoiceField(coerce=int, required=True, error_messages={
+        "required": _("Tick at least one ticket.")})
+    operation = forms.ChoiceField(choices=OPERATIONS)
+    value = forms.CharField(max_length=40, error_messages={"required": _("Choose a value for the bulk action.")})
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The ids are checked against the access layer by the view; here they only need to be numbers.
+        ids = self.data.getlist("ticket_ids") if hasattr(self.data, "getlist") else []
+        self.fields["ticket_ids"].choices = [(i, i) for i in ids if str(i).isdigit()]  # type: ignore[attr-defined]
+
+
+class TicketUpdateForm(forms.Form):
+    subject = forms.CharField(label=_("Subject"), max_length=200)
+    category = forms.ModelChoiceField(label=_("Category"), required=False, queryset=Category.objects.none())
+    priority = forms.ChoiceField(label=_("Priority"), choices=Priority.choices)
+    complexity = forms.ChoiceField(label=_("Complexity"), choices=Complexity.choices)
+    team = forms.ModelChoiceField(label=_("Team"), required=False, queryset=selectors.support_teams())
+    tags = forms.CharField(label=_("Tags (comma-separated)"), required=False, max_length=500)
+    what = forms.CharField(label=_("What happened"), required=False, widget=forms.Textarea)
+    when = forms.CharField(label=_("When it happened"), required=False, max_length=200)
+    where = forms.CharField(label=_("Where — which product or scene"), required=False, max_length=200)
+    who = forms.CharField(label=_("Who / how many are affected"), required=False, max_length=200)
+    how = forms.CharField(label=_("How — steps or error text"), required=False, widget=forms.Textarea)
+    expected = forms.CharField(label=_("Expected outcome"), required=False, widget=forms.Textarea)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["category"].queryset = active_categories()  # type: ignore[attr-defined]
+
+    def changes(self) -> tuple[dict[str, Any], list[str]]:
+        data = self.cleaned_data
+        changes = {name: data[name] for name in ("subject", "category", "priority", "complexity", "team",
+                                                 *FIVE_W_ONE_H_FIELDS)}
+        tags = [t.strip() for t in data["tags"].replace("，", ",").split(",") if t.strip()]
+        return changes, tags
+
+
+def solution_options(post: Any) -> list[dict[str, str]]:
+    return [
+        {
+            "title": post.get(f"title_{i}", ""),
+            "description": post.get(f"description_{i}", ""),
+            "tradeoffs": post.get(f"tradeoffs_{i}", ""),
+        }
+        for i in range(1, MAX_SOLUTIONS + 1)
+    ]
+
+
+def uploads(files: Any) -> list[Upload]:
+    return [Upload(filename=f.name, content=f.read(), content_type=f.content_type or "")
+            for f in files.getlist("files")]
+
+
+def first_error(form: forms.Form) -> str:
+    for field, errors in form.errors.items():
+        label = form.fields[field].label if field in form.fields else ""
+        return f"{label}: {errors[0]}" if label else str(errors[0])
+    return str(_("Please check the form."))

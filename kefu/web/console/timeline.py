@@ -1,0 +1,85 @@
+"""Readable, translatable sentences for the ticket timeline (one per event type)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import FieldDoesNotExist
+from django.utils.translation import gettext as _
+
+from kefu.tickets.models import STATUS_LABELS, TicketEvent
+from kefu.tickets.states import Status
+
+def identity_method_label(method: str) -> str:
+    labels = {"order": _("order number"), "phone": _("phone number"), "account": _("account number")}
+    return str(labels.get(method, method))
+
+
+def _status(value: Any) -> str:
+    try:
+        return str(STATUS_LABELS[Status(value)])
+    except ValueError:
+        return str(value)
+
+
+def _field_label(name: str) -> str:
+    from kefu.tickets.models import Ticket
+
+    if name == "tags":
+        return _("tags")
+    try:
+        return str(Ticket._meta.get_field(name).verbose_name)
+    except FieldDoesNotExist:  # an unknown field name is shown as it was recorded
+        return name
+
+
+def describe(event: TicketEvent) -> str:
+    """One sentence saying what happened; the actor and time are shown next to it."""
+    p = event.payload or {}
+    match event.type:
+        case "created":
+            return _("Ticket opened: %(subject)s") % {"subject": p.get("subject", "")}
+        case "assigned":
+            if p.get("before"):
+                return _("Owner changed from %(before)s to %(after)s.") % {"before": p["before"],
+                                                                            "after": p.get("after", "")}
+            return _("Assigned to %(after)s.") % {"after": p.get("after", "")}
+        case "status_changed":
+            text = _("Status changed from “%(before)s” to “%(after)s”.") % {
+                "before": _status(p.get("before")), "after": _status(p.get("after"))}
+            detail = p.get("reason") or p.get("summary")
+            if p.get("merged_into"):
+                text += " " + _("Merged into #%(number)s.") % {"number": p["merged_into"]}
+            if detail:
+                text += " " + _("Reason: %(reason)s") % {"reason": detail}
+            return text
+        case "replied":
+            if p.get("first_response"):
+                return _("Replied to the customer (first response).")
+            return _("Replied to the customer.")
+        case "note_added":
+            return _("Added an internal note.")
+        case "customer_message":
+            return _("The customer wrote a message.")
+        case "updated":
+            changes = p.get("changes") or {}
+            fields = ", ".join(_field_label(name) for name in changes)
+            return _("Changed %(fields)s.") % {"fields": fields}
+        case "identity_verified":
+            return _("Verified the customer's identity by %(method)s.") % {
+                "method": identity_method_label(p.get("method", ""))}
+        case "identity_check_failed":
+            return _("An identity check by %(method)s did not match.") % {
+                "method": identity_method_label(p.get("method", ""))}
+        case "solutions_proposed":
+            return _("Proposed solutions (round %(round)s): %(titles)s") % {
+                "round": p.get("round", ""), "titles": "; ".join(p.get("titles") or [])}
+        case "solution_chosen":
+            return _("The customer chose: %(title)s") % {"title": p.get("title", "")}
+        case "fix_verified":
+            if p.get("note"):
+                return _("Verified the fix internally: %(note)s") % {"note": p["note"]}
+            return _("Verified the fix internally.")
+        case "merged_from":
+            return _("Ticket #%(number)s was merged into this one.") % {"number": p.get("source", "")}
+    return _("Event: %(type)s") % {"type": event.type}

@@ -1,0 +1,350 @@
+"""The agent console: thin views that parse, call one selector or service, and render.
+
+Tickets are loaded only through kefu.tickets.selectors (the access layer) and changed only through
+kefu.tickets.services; a refused change is shown as a message and the browser is redirected back.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.db import transaction
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_POST
+
+from kefu.core.errors import DomainError, NotFound
+from kefu.customers import selectors as customer_selectors
+from kefu.tickets import selectors, services
+from kefu.tickets.fivew1h import missing as missing_facts
+from kefu.tickets.models import Complexity, Priority, Ticket
+from kefu.tickets.states import CUSTOMER_ACTIONS, Action, Status, allowed_actions
+from kefu.web.console import forms
+from kefu.web.console.timeline import describe, identity_method_label
+
+ACTION_LABELS = {
+    Action.ACCEPT: gettext_lazy("Accept"),
+    Action.WAIT_CUSTOMER: gettext_lazy("Wait on customer"),
+    Action.WAIT_INTERNAL: gettext_lazy("Wait on internal team"),
+    Action.RESUME: gettext_lazy("Resume"),
+    Action.RESOLVE: gettext_lazy("Resolve"),
+    Action.REOPEN: gettext_lazy("Reopen"),
+    Action.CANCEL: gettext_lazy("Cancel ticket"),
+}
+"""The status moves staff make with a button (confirm/object are the customer's, merge has its form)."""
+
+STAFF_BUTTON_ACTIONS = [a for a in Action if a not in CUSTOMER_ACTIONS and a != Action.MERGE]
+
+
+def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """The console exists only for staff; everybody else gets the same "not found" as a missing page."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not getattr(request.user, "is_staff_member", False):
+            raise Http404
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _ticket_or_404(request: HttpRequest, ticket_id: int, *, for_update: bool = False) -> Ticket:
+    try:
+        return selectors.get_ticket_for(request.user, ticket_id, for_update=for_update)
+    except NotFound:
+        raise Http404 from None
+
+
+# ---------------------------------------------------------------------------------------------- list
+
+
+@require_GET
+@staff_required
+def ticket_list(request: HttpRequest) -> HttpResponse:
+    teams = list(selectors.support_teams())
+    form = forms.TicketFilterForm(request.GET, teams=teams)
+    page = None
+    if form.is_valid():
+        try:
+            page = selectors.list_tickets(request.user, form.to_filters(request.user),
+                                          cursor=request.GET.get("cursor") or None)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+    query = request.GET.copy()
+    query.pop("cursor", None)
+    next_url = ""
+    if page is not None and page.next_cursor:
+        next_url = "?" + urlencode([*query.lists(), ("cursor", [page.next_cursor])], doseq=True)
+    return render(request, "web/console/ticket_list.html", {
+        "form": form,
+        "page": page,
+        "tickets": page.tickets if page else [],
+        "next_url": next_url,
+        "first_url": "?" + query.urlencode(),
+        "is_paged": bool(request.GET.get("cursor")),
+        "teams": teams,
+        "agents": list(selectors.assignable_agents()),
+        "categories": list(forms.active_categories()),
+        "selected": {name: form.data.getlist(name) for name in
+                     ("status", "priority", "category", "channel", "team", "tier")},
+        "status_choices": forms.STATUS_CHOICES,
+        "priority_choices": Priority.choices,
+        "channel_choices": forms.Channel.choices,
+        "tier_choices": forms.Tier.choices,
+        "sort_choices": forms.SORT_CHOICES,
+        "bulk_actions": [(a.value, ACTION_LABELS[a]) for a in STAFF_BUTTON_ACTIONS],
+    })
+
+
+@require_POST
+@staff_required
+def bulk_action(request: HttpRequest) -> HttpResponse:
+    back = request.POST.get("back", "")
+    target = reverse("web:console_tickets") + (back if back.startswith("?") else "")
+    form = forms.BulkForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, forms.first_error(form))
+        return redirect(target)
+    operation, value = form.cleaned_data["operation"], form.cleaned_data["value"]
+    try:
+        with transaction.atomic():
+            tickets = [selectors.get_ticket_for(request.user, pk, for_update=True)
+                       for pk in form.cleaned_data["ticket_ids"]]
+            if operation == "assign":
+                value = _agent(value)
+            count = services.bulk_update_tickets(tickets, operation, value, actor=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("%(count)s tickets updated.") % {"count": count})
+    return redirect(target)
+
+
+def _agent(user_id: str) -> Any:
+    agent = selectors.assignable_agents().filter(pk=int(user_id) if str(user_id).isdigit() else 0).first()
+    if agent is None:
+        raise DomainError(_("Choose an agent from the list."), code="invalid_owner")
+    return agent
+
+
+# ---------------------------------------------------------------------------------------------- ticket page
+
+
+@require_GET
+@staff_required
+def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    ticket = _ticket_or_404(request, ticket_id)
+    customer = ticket.customer
+    events = selectors.timeline(request.user, ticket)
+    solutions = list(ticket.solutions.all())
+    rounds = [(number, list(options)) for number, options in itertools.groupby(solutions, lambda o: o.round)]
+    rounds.reverse()  # the latest proposal first
+    actions = [a for a in allowed_actions(Status(ticket.status)) if a in ACTION_LABELS]
+    missing = missing_facts(ticket.five_w_one_h)
+    update_form = forms.TicketUpdateForm(initial={
+        "subject": ticket.subject, "category": ticket.category_id, "priority": ticket.priority,
+        "complexity": ticket.complexity, "team": ticket.team_id,
+        "tags": ", ".join(t.name for t in ticket.tags.all()), **ticket.five_w_one_h,
+    })
+    return render(request, "web/console/ticket_detail.html", {
+        "ticket": ticket,
+        "customer": customer,
+        "thread": list(selectors.visible_messages(request.user, ticket)),
+        "events": [(event, describe(event)) for event in events],
+        "rounds": rounds,
+        "actions": [(a.value, ACTION_LABELS[a]) for a in actions],
+        "resolve_needs_verification": Action.RESOLVE in actions and not ticket.fix_verified,
+        "agents": list(selectors.assignable_agents()),
+        "update_form": update_form,
+        "completeness_percent": round(ticket.five_w_one_h_completeness * 100),
+        "missing_facts": [Ticket._meta.get_field(name).verbose_name for name in missing],
+        "identity_method": identity_method_label(ticket.identity_verified_method),
+        "identities": list(customer.identities.all()),
+        "orders": list(customer.orders.all()),
+        "history": selectors.customer_history(request.user, ticket),
+        "priority_choices": Priority.choices,
+        "complexity_choices": Complexity.choices,
+    })
+
+
+def _act(request: HttpRequest, ticket_id: int, perform: Callable[[Ticket], str]) -> HttpResponse:
+    """Run one change on a locked ticket; show its result or its refusal, then go back to the page."""
+    try:
+        with transaction.atomic():
+            ticket = _ticket_or_404(request, ticket_id, for_update=True)
+            done = perform(ticket)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, done)
+    return redirect("web:console_ticket", ticket_id=ticket_id)
+
+
+@require_POST
+@staff_required
+def reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    def perform(ticket: Ticket) -> str:
+        services.reply_to_customer(ticket, request.POST.get("body", ""), actor=request.user,
+                                   uploads=forms.uploads(request.FILES))
+        return _("Your reply was sent to the customer.")
+
+    return _act(request, ticket_id, perform)
+
+
+@require_POST
+@staff_required
+def note(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    def perform(ticket: Ticket) -> str:
+        services.add_internal_note(ticket, request.POST.get("body", ""), actor=request.user,
+                                   uploads=forms.uploads(request.FILES))
+        return _("Internal note added.")
+
+    return _act(request, ticket_id, perform)
+
+
+@require_POST
+@staff_required
+def change_status(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    def perform(ticket: Ticket) -> str:
+        try:
+            action = Action(request.POST.get("action", ""))
+        except ValueError:
+            raise DomainError(_("Unknown status action."), code="invalid_action") from None
+        services.change_status(ticket, action, actor=request.user, reason=request.POST.get("reason", ""))
+        return _("Status is now “%(status)s”.") % {"status": ticket.status_label}
+
+    return _act(request, ticket_id, perform)
+
+
+@require_POST
+@staff_required
+def assign(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    def perform(ticket: Ticket) -> str:
+        agent = _agent(request.POST.get("owner", ""))
+        services.assign_ticket(ticket, agent, actor=request.user)
+        return _("Assigned to %(name)s.") % {"name": agent.name}
+
+    return _act(request, ticket_id, perform)
+
+
+@require_POST
+@staff_required
+def solutions(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    def perform(ticket: Ticket) -> str:
+        services.propose_solutions(ticket, forms.solution_options(request.POST), actor=request.user)
+        return _("The solutions were sent to the customer.")
+
+    return _act(request, ticket_id, perform)
+
+
+@require_POST
+@staff_required
+def verify_fix(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    def perform(ticket: Ticket) -> str:
+        services.verify_fix(ticket, actor=request.user, note=request.POST.get("note", ""))
+        return _("The fix is marked as internally verified.")
+
+    return _act(request, ticket_id, perform)
+
+
+@require_POST
+@staff_required
+def verify_identity(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    def perform(ticket: Ticket) -> str:
+        services.verify_customer_identity(ticket, request.POST.get("method", ""), request.POST.get("value", ""),
+                                          actor=request.user)
+        return _("The customer's identity is verified.")
+
+    return _act(request, ticket_id, perform)
+
+
+@require_POST
+@staff_required
+def update(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    def perform(ticket: Ticket) -> str:
+        form = forms.TicketUpdateForm(request.POST)
+        if not form.is_valid():
+            raise DomainError(forms.first_error(form), code="invalid_form")
+        changes, tags = form.changes()
+        services.update_ticket(ticket, actor=request.user, tags=tags, **changes)
+        return _("The ticket was updated.")
+
+    return _act(request, ticket_id, perform)
+
+
+@require_POST
+@staff_required
+def merge(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    def perform(ticket: Ticket) -> str:
+        number = request.POST.get("target", "").strip()
+        if not number:
+            raise DomainError(_("Enter the number of the ticket to merge into."), code="merge_target_required")
+        target = selectors.get_ticket_for(request.user, number, for_update=True)
+        services.merge_ticket(ticket, target, actor=request.user)
+        return _("Merged into #%(number)s.") % {"number": target.number}
+
+    return _act(request, ticket_id, perform)
+
+
+@require_GET
+@staff_required
+def attachment(request: HttpRequest, attachment_id: int) -> FileResponse:
+    try:
+        stored = selectors.get_attachment_for(request.user, attachment_id)
+    except NotFound:
+        raise Http404 from None
+    # Always a download, never rendered inline: a sandboxing CSP and nosniff stop uploaded HTML/SVG
+    # from running in our origin even if a browser is tricked into displaying it.
+    response = FileResponse(stored.file.open("rb"), as_attachment=True, filename=stored.filename,
+                            content_type=stored.content_type or "application/octet-stream")
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+# ---------------------------------------------------------------------------------------------- customers
+
+
+CUSTOMERS_PAGE_SIZE = 50
+
+
+@require_GET
+@staff_required
+def customer_list(request: HttpRequest) -> HttpResponse:
+    q = request.GET.get("q", "")[:200]
+    after = request.GET.get("after", "")
+    rows = customer_selectors.search_customers(request.user, q, limit=CUSTOMERS_PAGE_SIZE + 1,
+                                               after_id=int(after) if after.isdigit() else None)
+    next_url = ""
+    if len(rows) > CUSTOMERS_PAGE_SIZE:
+        rows = rows[:CUSTOMERS_PAGE_SIZE]
+        next_url = "?" + urlencode({"q": q, "after": rows[-1].pk})
+    return render(request, "web/console/customer_list.html", {
+        "customers": rows, "q": q, "next_url": next_url, "first_url": "?" + urlencode({"q": q}),
+        "is_paged": bool(after),
+    })
+
+
+@require_GET
+@staff_required
+def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
+    try:
+        customer = customer_selectors.get_customer_for(request.user, customer_id)
+    except NotFound:
+        raise Http404 from None
+    history = selectors.list_tickets(request.user, selectors.TicketFilters(customer=customer.pk), page_size=100)
+    return render(request, "web/console/customer_detail.html", {
+        "customer": customer,
+        "identities": list(customer.identities.all()),
+        "orders": list(customer.orders.all()),
+        "tickets": history.tickets,
+        "more_tickets": history.next_cursor is not None,
+    })

@@ -1,0 +1,83 @@
+"""Demo data for the embedded mode's first run: a few teams, people and tickets in every state."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from kefu.accounts.models import Department, Role, User
+from kefu.accounts.services import create_staff_user
+from kefu.customers.services import add_order_reference, create_customer
+from kefu.tickets import services
+from kefu.tickets.models import Category
+
+DEMO_PASSWORD = "kefu-demo-2026"
+
+DEMO_LOGINS = [
+    # username, display name, role, teams
+    ("admin", "管理员 Admin", Role.ADMIN, ()),
+    ("supervisor", "王主管 Wang (supervisor)", Role.SUPERVISOR, ("售后服务", "技术支持")),
+    ("agent", "李伟 Li Wei (agent)", Role.AGENT, ("售后服务",)),
+    ("agent2", "Emma Clark (agent)", Role.AGENT, ("技术支持",)),
+    ("qa", "质检 QA reviewer", Role.QA, ()),
+    ("finance", "财务部 Finance member", Role.DEPARTMENT, ("财务部",)),
+]
+
+
+def demo_needed() -> bool:
+    return not User.objects.exists()
+
+
+@transaction.atomic
+def load_demo() -> list[tuple[str, str, str]]:
+    """Creates the demo and returns (login, password, role) rows to print."""
+    teams = {
+        "售后服务": Department.objects.create(name="售后服务", kind=Department.Kind.SUPPORT),
+        "技术支持": Department.objects.create(name="技术支持", kind=Department.Kind.SUPPORT),
+        "财务部": Department.objects.create(name="财务部", kind=Department.Kind.OTHER),
+    }
+    staff = {}
+    for username, name, role, team_names in DEMO_LOGINS:
+        staff[username] = create_staff_user(
+            username=username, email=f"{username}@kefu.localhost", display_name=name, role=role,
+            password=DEMO_PASSWORD, departments=[teams[t] for t in team_names], actor=None,
+        )
+    zhang = create_customer(name="张三", email="zhangsan@example.com", phone="13800138000", actor=None,
+                            account_ref="ACC-1001", annual_spend=8800, language="zh-hans",
+                            password=DEMO_PASSWORD)
+    alice = create_customer(name="Alice Brown", email="alice@example.com", phone="+44 20 7946 0000",
+                            actor=None, language="en", password=DEMO_PASSWORD)
+    add_order_reference(zhang, "SO-20261101-001", actor=None)
+    add_order_reference(alice, "SO-20261105-042", actor=None)
+    categories = {c.slug: c for c in Category.objects.all()}
+    agent, agent2 = staff["agent"], staff["agent2"]
+
+    refund = services.open_ticket(
+        customer=zhang, subject="订单 SO-20261101-001 退款还没到账", actor=zhang.user, team=teams["售后服务"],
+        description="我在11月1日申请了退款，到现在还没有到账，请帮忙查一下。",
+        category=categories["service-request"], facts={"what": "退款未到账", "when": "2026-11-01"},
+    )
+    services.reply_to_customer(refund, "您好，我们已经在核实退款进度，请稍候。", actor=agent)
+    login = services.open_ticket(
+        customer=alice, subject="Cannot sign in after password reset", actor=alice.user, team=teams["技术支持"],
+        description="After resetting my password the app says 'invalid credentials'.",
+        category=categories["fault"], facts={"what": "Login fails", "how": "Error: invalid credentials",
+                                             "where": "iOS app 5.2"},
+    )
+    services.reply_to_customer(login, "Sorry for the trouble — we are looking into it.", actor=agent2)
+    services.propose_solutions(login, [
+        {"title": "Reset the session from our side", "tradeoffs": "Immediate; signs you out everywhere."},
+        {"title": "Wait for app update 5.2.1", "tradeoffs": "No action needed; ships within 3 days."},
+    ], actor=agent2)
+    outage = services.open_ticket(
+        customer=zhang, subject="支付页面打不开", actor=zhang.user, team=teams["技术支持"],
+        description="点击支付后页面一直空白。", category=categories["emergency"],
+    )
+    services.verify_fix(outage, actor=agent2, note="支付网关已恢复")
+    services.resolve_ticket(outage, actor=agent2, summary="支付网关故障已修复，请再试一次。")
+    services.open_ticket(customer=alice, subject="Invoice for October", actor=alice.user,
+                         description="Please send the VAT invoice for my October order.",
+                         category=categories["consultation"], auto_assign=False)
+    return [(u, DEMO_PASSWORD, str(dict(Role.choices)[r])) for u, _n, r, _t in DEMO_LOGINS] + [
+        ("zhangsan@example.com", DEMO_PASSWORD, "Customer (VIP by spend)"),
+        ("alice@example.com", DEMO_PASSWORD, "Customer"),
+    ]

@@ -1,0 +1,52 @@
+"""``kefu up``: the embedded mode in one command (migrate, demo data, worker, web server)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from typing import Any
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+from rich.console import Console
+from rich.table import Table
+
+
+class Command(BaseCommand):
+    help = "Migrate, load demo data on first run, start a background worker and serve on 127.0.0.1:8000."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--no-demo", action="store_true", help="Do not load demo data.")
+        parser.add_argument("--no-worker", action="store_true", help="Do not start the background worker.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        from kefu.web.demo import demo_needed, load_demo
+
+        console = Console()
+        call_command("migrate", interactive=False, verbosity=0)
+        logins = load_demo() if demo_needed() and not options["no_demo"] else []
+        if logins:
+            table = Table(title="Demo logins — 演示账号")
+            for column in ("login", "password", "role"):
+                table.add_column(column)
+            for row in logins:
+                table.add_row(*row)
+            console.print(table)
+        url = f"http://{options['host']}:{options['port']}/"
+        console.print(f"[bold]kefu[/] is serving on {url}  (agent console: {url}console/tickets/,"
+                      f" customer portal: {url}portal/, API docs: {url}api/v1/docs)")
+        worker = None
+        if not options["no_worker"]:
+            worker = subprocess.Popen([sys.executable, "-m", "kefu", "db_worker"], env=os.environ.copy())
+        try:
+            import uvicorn
+
+            uvicorn.run("kefu.asgi:application", host=options["host"], port=options["port"], log_level="warning")
+        finally:
+            if worker is not None:
+                worker.send_signal(signal.SIGTERM)
+                worker.wait(timeout=10)
