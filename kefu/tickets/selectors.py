@@ -273,3 +273,10 @@ def list_tickets(actor: User | Any, filters: TicketFilters, *, cursor: str | Non
     )
     next_cursor = _cursor_of(rows[page_size - 1], sort) if len(rows) > page_size else None
     return TicketPage(tickets=rows[:page_size], next_cursor=next_cursor, sort=sort)
+
+
+def active_categories() -> QuerySet[Any]:
+    """The categories a new or edited ticket can be filed under."""
+    from kefu.tickets.models import Category
+
+    return Category.objects.filter(active=True)

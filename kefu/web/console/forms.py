@@ -50,6 +50,7 @@ class TicketFilterForm(forms.Form):
     created_from = forms.DateField(label=_("Created from"), required=False)
     created_to = forms.DateField(label=_("Created to"), required=False)
     sort = forms.ChoiceField(label=_("Sort"), required=False, choices=SORT_CHOICES)
+    customer = forms.IntegerField(label=_("Customer"), required=False, min_value=1)
 
     def __init__(self, *args: Any, teams: list[Any], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -68,7 +69,7 @@ class TicketFilterForm(forms.Form):
             status=data["status"], priority=data["priority"],
             category=[c.pk for c in data["category"]], channel=data["channel"], team=data["team"],
             tier=data["tier"], tags=[data["tag"].strip()] if data["tag"].strip() else [],
-            q=data["q"], sort=data["sort"] or "newest",
+            q=data["q"], sort=data["sort"] or "newest", customer=data["customer"],
         )
         owner = data["owner"]
         if owner == OWNER_MINE:
