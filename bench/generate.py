@@ -219,6 +219,30 @@ def _fast_load_settings() -> None:
 
 # ------------------------------------------------------------------------------------------ tickets
 
+_WORD_TOKENS: dict[str, list[str]] = {}
+
+
+def fast_document(*parts: str) -> str:
+    """``kefu.core.textsearch.document`` with the tokens of each whitespace-separated piece memoised.
+
+    Tokens never span whitespace (the token pattern has none, and normalisation cannot join two pieces),
+    so the result is identical — bench/tests checks it on generated text — and about 3x faster here.
+    """
+    from kefu.core import textsearch
+
+    text_ = " ".join(p for p in parts if p)[: textsearch.MAX_DOCUMENT_CHARS]
+    out: list[str] = []
+    cache = _WORD_TOKENS
+    for piece in text_.split():
+        toks = cache.get(piece)
+        if toks is None:
+            toks = textsearch.tokens(piece)
+            if len(cache) < 500_000:
+                cache[piece] = toks
+        out.extend(toks)
+    return " ".join(dict.fromkeys(out))
+
+
 
 def generate(*, tickets: int, messages: int, customers: int, seed: int = 1, chunk: int = 5000,
              progress: bool = False, rebuild_index: bool = True, now: dt.datetime | None = None) -> dict[str, Any]:
@@ -375,7 +399,7 @@ def _load_chunk(rng: random.Random, start: int, size: int, total: int, k: int, s
                                       payload={"before": "closed", "after": "open", "action": "reopen"},
                                       at=ticket.updated_at))
         # The same inputs as kefu.tickets.services.reindex_ticket.
-        docs.append(TicketSearchDocument(ticket_id=ticket.pk, tokens=textsearch.document(
+        docs.append(TicketSearchDocument(ticket_id=ticket.pk, tokens=fast_document(
             ticket.number, ticket.subject, person[2], person[3], person[4], ticket.description, *bodies[:50],
         )))
     Message.objects.bulk_create(msgs, batch_size=2000)

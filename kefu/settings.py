@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
@@ -198,7 +199,7 @@ LOGGING = {
 }
 
 # Product policy knobs (editable per deployment).
-KEFU = {
+KEFU: dict[str, Any] = {
     "CORE_CUSTOMER_ANNUAL_SPEND": os.environ.get("KEFU_CORE_CUSTOMER_ANNUAL_SPEND", "5000"),
     "REEVALUATION_HOURS": int(os.environ.get("KEFU_REEVALUATION_HOURS", "12")),
     "ATTACHMENT_MAX_BYTES": int(os.environ.get("KEFU_ATTACHMENT_MAX_BYTES", str(10 * 1024 * 1024))),

@@ -118,3 +118,6 @@ class LoginLink(models.Model):
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
     next_path = models.CharField(max_length=200, blank=True)
+
+    def __str__(self) -> str:
+        return f"sign-in link for {self.user_id}"

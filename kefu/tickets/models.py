@@ -310,3 +310,6 @@ class TicketSearchDocument(models.Model):
 
     ticket = models.OneToOneField(Ticket, primary_key=True, on_delete=models.CASCADE, related_name="+")
     tokens = models.TextField()
+
+    def __str__(self) -> str:
+        return f"search document of #{self.ticket_id}"

@@ -319,7 +319,7 @@ def open_ticket(
 def _assign(ticket: Ticket, agent: User, *, actor: User | None, reason: str = "") -> None:
     if not agent.is_active or agent.role not in {Role.AGENT, Role.SUPERVISOR, Role.ADMIN}:
         raise DomainError(_("%(name)s cannot own tickets.") % {"name": agent.name}, code="invalid_owner")
-    before = ticket.owner.name if ticket.owner_id else None
+    before = ticket.owner.name if ticket.owner is not None else None
     ticket.owner = agent
     fields = ["owner"]
     if ticket.team_id is None:

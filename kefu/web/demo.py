@@ -10,7 +10,7 @@ from kefu.customers.services import add_order_reference, create_customer
 from kefu.tickets import services
 from kefu.tickets.models import Category
 
-DEMO_PASSWORD = "kefu-demo-2026"
+DEMO_PASSWORD = "kefu-demo-2026"  # noqa: S105 (printed on purpose for the local demo)
 
 DEMO_LOGINS = [
     # username, display name, role, teams

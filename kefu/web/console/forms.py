@@ -41,7 +41,8 @@ class TicketFilterForm(forms.Form):
     q = forms.CharField(label=_("Search"), required=False, max_length=200)
     status = forms.MultipleChoiceField(label=_("Status"), required=False, choices=STATUS_CHOICES)
     priority = forms.MultipleChoiceField(label=_("Priority"), required=False, choices=Priority.choices)
-    category = forms.ModelMultipleChoiceField(label=_("Category"), required=False, queryset=Category.objects.none())
+    category = forms.ModelMultipleChoiceField(label=_("Category"), required=False,
+                                              queryset=Category.objects.none())
     channel = forms.MultipleChoiceField(label=_("Channel"), required=False, choices=Channel.choices)
     owner = forms.CharField(label=_("Owner"), required=False, max_length=20)
     team = forms.TypedMultipleChoiceField(label=_("Team"), required=False, coerce=int, choices=[])
@@ -92,7 +93,8 @@ class BulkForm(forms.Form):
     ticket_ids = forms.TypedMultipleChoiceField(coerce=int, required=True, error_messages={
         "required": _("Tick at least one ticket.")})
     operation = forms.ChoiceField(choices=OPERATIONS)
-    value = forms.CharField(max_length=40, error_messages={"required": _("Choose a value for the bulk action.")})
+    value = forms.CharField(max_length=40,
+                            error_messages={"required": _("Choose a value for the bulk action.")})
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -123,7 +125,7 @@ class TicketUpdateForm(forms.Form):
         data = self.cleaned_data
         changes = {name: data[name] for name in ("subject", "category", "priority", "complexity", "team",
                                                  *FIVE_W_ONE_H_FIELDS)}
-        tags = [t.strip() for t in data["tags"].replace("，", ",").split(",") if t.strip()]
+        tags = [t.strip() for t in data["tags"].replace("\uff0c", ",").split(",") if t.strip()]
         return changes, tags
 
 

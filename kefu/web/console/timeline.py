@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from kefu.tickets.models import STATUS_LABELS, TicketEvent
 from kefu.tickets.states import Status
 
+
 def identity_method_label(method: str) -> str:
     labels = {"order": _("order number"), "phone": _("phone number"), "account": _("account number")}
     return str(labels.get(method, method))

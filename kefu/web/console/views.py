@@ -259,8 +259,8 @@ def verify_fix(request: HttpRequest, ticket_id: int) -> HttpResponse:
 @staff_required
 def verify_identity(request: HttpRequest, ticket_id: int) -> HttpResponse:
     def perform(ticket: Ticket) -> str:
-        services.verify_customer_identity(ticket, request.POST.get("method", ""), request.POST.get("value", ""),
-                                          actor=request.user)
+        services.verify_customer_identity(ticket, request.POST.get("method", ""),
+                                          request.POST.get("value", ""), actor=request.user)
         return _("The customer's identity is verified.")
 
     return _act(request, ticket_id, perform)
@@ -286,7 +286,8 @@ def merge(request: HttpRequest, ticket_id: int) -> HttpResponse:
     def perform(ticket: Ticket) -> str:
         number = request.POST.get("target", "").strip()
         if not number:
-            raise DomainError(_("Enter the number of the ticket to merge into."), code="merge_target_required")
+            raise DomainError(_("Enter the number of the ticket to merge into."),
+                              code="merge_target_required")
         target = selectors.get_ticket_for(request.user, number, for_update=True)
         services.merge_ticket(ticket, target, actor=request.user)
         return _("Merged into #%(number)s.") % {"number": target.number}
@@ -340,7 +341,8 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
         customer = customer_selectors.get_customer_for(request.user, customer_id)
     except NotFound:
         raise Http404 from None
-    history = selectors.list_tickets(request.user, selectors.TicketFilters(customer=customer.pk), page_size=100)
+    history = selectors.list_tickets(request.user, selectors.TicketFilters(customer=customer.pk),
+                                     page_size=100)
     return render(request, "web/console/customer_detail.html", {
         "customer": customer,
         "identities": list(customer.identities.all()),

@@ -20,8 +20,10 @@ SUBMIT = reverse("web:portal_submit")
 
 
 @pytest.fixture(autouse=True)
-def _english_and_fresh_limits(settings):
+def _english_and_fresh_limits(settings, tmp_path):
     settings.LANGUAGE_CODE = "en"
+    settings.STATIC_ROOT = tmp_path / "static"  # WhiteNoise warns (an error here) when it is missing
+    settings.STATIC_ROOT.mkdir()
     cache.clear()
     yield
     cache.clear()
