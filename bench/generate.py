@@ -274,6 +274,7 @@ def generate(*, tickets: int, messages: int, customers: int, seed: int = 1, chun
         agents = staff["agents"]
         by_team = {k: [a.pk for a in v] for k, v in staff["by_team"].items()}
         span = dt.timedelta(days=365).total_seconds()
+        pool = text.PhrasePool(rng)
         block_times: list[float] = []
         block_start = time.perf_counter()
         loaded = 0
@@ -282,7 +283,7 @@ def generate(*, tickets: int, messages: int, customers: int, seed: int = 1, chun
             for start in range(0, tickets, chunk):
                 size = min(chunk, tickets - start)
                 with transaction.atomic():
-                    _load_chunk(rng, start, size, tickets, messages, span, moment, people, teams, agents, by_team,
+                    _load_chunk(rng, pool, start, size, tickets, messages, span, moment, people, teams, agents, by_team,
                                 categories, Ticket, Message, TicketEvent, TicketSearchDocument, textsearch)
                 loaded += size
                 bar.tickets(size)
@@ -317,7 +318,7 @@ def generate(*, tickets: int, messages: int, customers: int, seed: int = 1, chun
     }
 
 
-def _load_chunk(rng: random.Random, start: int, size: int, total: int, k: int, span: float, moment: dt.datetime,
+def _load_chunk(rng: random.Random, pool: text.PhrasePool, start: int, size: int, total: int, k: int, span: float, moment: dt.datetime,
                 people: list[tuple[int, int, str, str, str]], teams: list[int], agents: list[Any],
                 by_team: dict[int, list[int]], categories: list[tuple[int, str]],
                 Ticket: Any, Message: Any, TicketEvent: Any, TicketSearchDocument: Any, textsearch: Any) -> None:
@@ -338,8 +339,8 @@ def _load_chunk(rng: random.Random, start: int, size: int, total: int, k: int, s
         category, default_priority = rng.choice(categories) if categories else (None, "normal")
         priority = default_priority if rng.random() < 0.6 else _weighted(rng, PRIORITIES)
         channel = _weighted(rng, CHANNELS)
-        subject = text.subject(rng)
-        bodies = [text.body(rng, agent=j % 2 == 1) for j in range(k)]
+        subject = pool.subject(rng)
+        bodies = [pool.body(rng, agent=j % 2 == 1) for j in range(k)]
         times = []
         t = created
         for _ in range(k):

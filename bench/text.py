@@ -128,3 +128,27 @@ def body(rng: random.Random, *, agent: bool, min_chars: int = 200, max_chars: in
     if len(text) > max_chars:
         text = text[:max_chars].rstrip()
     return text
+
+
+class PhrasePool:
+    """Pre-formatted phrases (slots filled once) so that building millions of messages stays cheap."""
+
+    def __init__(self, rng: random.Random, size: int = 4000) -> None:
+        self.customer = [rng.choice(CUSTOMER_PHRASES).format(**_slots(rng)) for _ in range(size)]
+        self.agent = [rng.choice(AGENT_PHRASES).format(**_slots(rng)) for _ in range(size)]
+        self.subjects = [subject(rng) for _ in range(size)]
+
+    def body(self, rng: random.Random, *, agent: bool, min_chars: int = 200, max_chars: int = 800) -> str:
+        pool = self.agent if agent else self.customer
+        target = rng.randint(min_chars, max_chars)
+        parts: list[str] = []
+        size = 0
+        while size < target:
+            phrase = pool[int(rng.random() * len(pool))]
+            parts.append(phrase)
+            size += len(phrase) + 1
+        text = " ".join(parts)
+        return text[:max_chars].rstrip() if len(text) > max_chars else text
+
+    def subject(self, rng: random.Random) -> str:
+        return self.subjects[int(rng.random() * len(self.subjects))]

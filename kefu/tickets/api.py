@@ -567,3 +567,12 @@ def download_attachment(request: HttpRequest, attachment_id: int) -> FileRespons
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
+
+
+@router.get("/customers/{customer_id}/tickets", response=TicketPageOut, tags=["customers"],
+            summary="A customer's tickets, as far as you may see them")
+def list_customer_tickets(request: HttpRequest, customer_id: int, filters: Query[TicketQuery]) -> TicketPageOut:
+    actor = _actor(request)
+    customer = customer_selectors.get_customer_for(actor, customer_id)
+    filters.customer = customer.pk
+    return list_tickets(request, filters)

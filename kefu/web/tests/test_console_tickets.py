@@ -19,7 +19,11 @@ from kefu.tickets import services
 from kefu.tickets.models import Priority, Ticket
 from kefu.tickets.states import Status
 
-pytestmark = pytest.mark.django_db
+pytestmark = [
+    pytest.mark.django_db,
+    # WhiteNoise warns when STATIC_ROOT (var/static) has not been collected yet, as in a fresh checkout.
+    pytest.mark.filterwarnings("ignore:No directory at:UserWarning"),
+]
 
 LIST = reverse("web:console_tickets")
 BULK = reverse("web:console_bulk")

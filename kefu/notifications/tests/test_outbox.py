@@ -1,0 +1,51 @@
+import datetime as dt
+
+import pytest
+from django.core import mail
+
+from kefu.core.clock import frozen_at
+from kefu.notifications import services
+from kefu.notifications.models import Notification
+from kefu.testing import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def test_acknowledgement_is_delivered_once_in_the_customers_language():
+    customer = factories.customer(language="en")
+    ticket = factories.ticket(customer, subject="Broken screen")
+    note = Notification.objects.get(ticket_id=ticket.pk, template="ticket_received")
+    assert services.deliver(note.pk) is True
+    assert services.deliver(note.pk) is False  # a second delivery attempt sends nothing
+    [sent] = mail.outbox
+    assert sent.to == [customer.email]
+    assert f"[#{ticket.number}]" in sent.subject
+    assert ticket.tracking_token in sent.body and "An agent will be assigned" in sent.body
+
+
+def test_chinese_customer_gets_chinese_mail(settings):
+    customer = factories.customer(language="zh-hans")
+    ticket = factories.ticket(customer, subject="屏幕坏了")
+    note = Notification.objects.get(ticket_id=ticket.pk, template="ticket_received")
+    subject, body = services.render_notification(note)
+    assert "屏幕坏了" in body
+    assert ticket.number in subject
+
+
+def test_failed_delivery_is_kept_and_retried_later(settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 1
+    ticket = factories.ticket()
+    note = Notification.objects.get(ticket_id=ticket.pk, template="ticket_received")
+    moment = dt.datetime(2026, 11, 22, 8, 0, tzinfo=dt.UTC)
+    with frozen_at(moment):
+        assert services.deliver(note.pk) is False
+    note.refresh_from_db()
+    assert note.state == Notification.State.PENDING
+    assert note.attempts == 1 and note.last_error
+    assert note.next_attempt_at > moment
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    with frozen_at(note.next_attempt_at):
+        assert services.deliver_due() == 1
+    note.refresh_from_db()
+    assert note.state == Notification.State.DELIVERED

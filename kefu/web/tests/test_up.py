@@ -1,0 +1,47 @@
+"""The README's first command: `kefu up` migrates, loads the demo, prints the logins and serves."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.skipif(bool(os.environ.get("DATABASE_URL")), reason="the embedded mode is SQLite; run once")
+def test_kefu_up_serves_the_demo_on_first_run(tmp_path):
+    port = _free_port()
+    env = {**os.environ, "KEFU_DATA_DIR": str(tmp_path), "COLUMNS": "200"}
+    env.pop("DATABASE_URL", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kefu", "up", "--port", str(port)], cwd=ROOT, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        body = ""
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/login/", timeout=2) as response:  # noqa: S310
+                    body = response.read().decode()
+                    break
+            except OSError:
+                time.sleep(0.5)
+        assert 'name="password"' in body
+        assert (tmp_path / "kefu.sqlite3").exists()
+    finally:
+        proc.terminate()
+        output, _ = proc.communicate(timeout=30)
+    assert "agent" in output and "kefu-demo-2026" in output
+    assert f"http://127.0.0.1:{port}/" in output
