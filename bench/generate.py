@@ -202,19 +202,40 @@ class SearchIndexLoad:
                     cur.execute(sql)
 
 
-def _fast_load_settings() -> None:
-    import sqlite3
+class FastLoadSettings:
+    """Load-only connection settings, restored on exit (the tests share the connection)."""
 
-    from django.db import connection
+    def __enter__(self) -> FastLoadSettings:
+        import sqlite3
 
-    with connection.cursor() as cur:
-        if connection.vendor == "sqlite":
-            cur.execute("PRAGMA synchronous=OFF")
-            # Django assumes 999 bound parameters; SQLite >= 3.32 allows 32766, so batches get bigger.
-            limit = connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
-            connection.features.max_query_params = min(limit, 32766)
-        elif connection.vendor == "postgresql":
-            cur.execute("SET synchronous_commit = off")
+        from django.db import connection
+
+        self.connection = connection
+        self.restore: list[str] = []
+        self.features = connection.features.__dict__.get("max_query_params")
+        with connection.cursor() as cur:
+            if connection.vendor == "sqlite":
+                cur.execute("PRAGMA synchronous")
+                self.restore.append(f"PRAGMA synchronous={int(cur.fetchone()[0])}")
+                cur.execute("PRAGMA synchronous=OFF")
+                # Django assumes 999 bound parameters; SQLite >= 3.32 allows 32766, so batches get bigger.
+                limit = connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+                connection.features.max_query_params = min(limit, 32766)
+            elif connection.vendor == "postgresql":
+                cur.execute("SHOW synchronous_commit")
+                self.restore.append(f"SET synchronous_commit = {cur.fetchone()[0]}")
+                cur.execute("SET synchronous_commit = off")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.features is None:
+            self.connection.features.__dict__.pop("max_query_params", None)
+        else:
+            self.connection.features.max_query_params = self.features
+        if self.connection.connection is not None:
+            with self.connection.cursor() as cur:
+                for sql in self.restore:
+                    cur.execute(sql)
 
 
 # ------------------------------------------------------------------------------------------ tickets
@@ -259,11 +280,10 @@ def generate(*, tickets: int, messages: int, customers: int, seed: int = 1, chun
     rng = random.Random(seed)
     moment = now or dt.datetime.now(dt.UTC).replace(microsecond=0)
     started = time.perf_counter()
-    _fast_load_settings()
     timings: dict[str, float] = {}
 
     bar = _Progress(progress, tickets, customers)
-    with bar:
+    with bar, FastLoadSettings():
         t0 = time.perf_counter()
         staff = ensure_staff(rng)
         categories = list(Category.objects.filter(active=True).values_list("pk", "default_priority"))

@@ -7,6 +7,7 @@ import datetime as dt
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
+from ninja.responses import Status as HttpStatus
 
 from kefu.accounts.models import ApiToken, Role, User
 from kefu.accounts.services import issue_api_token, revoke_api_token
@@ -66,17 +67,17 @@ def list_tokens(request: HttpRequest) -> list[TokenOut]:
 
 
 @router.post("/me/tokens", response={201: TokenCreatedOut}, summary="Issue an API token (secret shown once)")
-def create_token(request: HttpRequest, payload: TokenIn) -> tuple[int, TokenCreatedOut]:
+def create_token(request: HttpRequest, payload: TokenIn) -> HttpStatus[TokenCreatedOut]:
     user = _actor(request)
     token, secret = issue_api_token(user, payload.name, actor=user)
-    return 201, TokenCreatedOut(**_token_out(token).model_dump(), secret=secret)
+    return HttpStatus(201, TokenCreatedOut(**_token_out(token).model_dump(), secret=secret))
 
 
 @router.delete("/me/tokens/{token_id}", response={204: None}, summary="Revoke one of my API tokens")
-def revoke_token(request: HttpRequest, token_id: int) -> tuple[int, None]:
+def revoke_token(request: HttpRequest, token_id: int) -> HttpStatus[None]:
     user = _actor(request)
     token = user.api_tokens.filter(pk=token_id, revoked_at__isnull=True).first()
     if token is None:
         raise NotFound(_("Token not found."))
     revoke_api_token(token, actor=user)
-    return 204, None
+    return HttpStatus(204, None)

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
+from ninja.responses import Status as HttpStatus
 
 from kefu.accounts.models import User
 from kefu.core.errors import DomainError
@@ -103,9 +104,9 @@ def list_customers(request: HttpRequest, filters: Query[CustomerQuery]) -> Custo
 
 
 @router.post("/customers", response={201: CustomerOut}, summary="Add a customer")
-def create_customer(request: HttpRequest, payload: CustomerIn) -> tuple[int, CustomerOut]:
+def create_customer(request: HttpRequest, payload: CustomerIn) -> HttpStatus[CustomerOut]:
     customer = services.create_customer(actor=_actor(request), **payload.model_dump())
-    return 201, customer_out(customer)
+    return HttpStatus(201, customer_out(customer))
 
 
 @router.get("/customers/{customer_id}", response=CustomerOut, summary="Get a customer")

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, File, Form, Query, Router, Schema
 from ninja.files import UploadedFile
+from ninja.responses import Status as HttpStatus
 
 from kefu.accounts.models import Department, User
 from kefu.core.errors import DomainError, NotFound, PermissionDenied
@@ -362,7 +363,7 @@ def _add_message(ticket: Ticket, actor: User, kind: str, body: str, html: str = 
 
 
 @router.post("/tickets", response={201: TicketOut}, summary="Open a ticket")
-def create_ticket(request: HttpRequest, payload: TicketCreateIn) -> tuple[int, TicketOut]:
+def create_ticket(request: HttpRequest, payload: TicketCreateIn) -> HttpStatus[TicketOut]:
     actor = _actor(request)
     if not actor.can_write_tickets:
         raise PermissionDenied(_("Your role cannot change tickets."))
@@ -375,7 +376,7 @@ def create_ticket(request: HttpRequest, payload: TicketCreateIn) -> tuple[int, T
             facts=payload.facts.model_dump() if payload.facts else None, tags=payload.tags,
             auto_assign=payload.auto_assign,
         )
-    return 201, ticket_out(selectors.get_ticket_for(actor, ticket.pk))
+    return HttpStatus(201, ticket_out(selectors.get_ticket_for(actor, ticket.pk)))
 
 
 @router.get("/tickets", response=TicketPageOut, summary="List tickets", openapi_extra=CUSTOMER_ACCESS)
@@ -421,21 +422,21 @@ def update_ticket(request: HttpRequest, ticket_id: int, payload: TicketPatchIn) 
 
 @router.post("/tickets/{ticket_id}/reply", response={201: MessageOut}, openapi_extra=CUSTOMER_ACCESS,
              summary="Reply on a ticket (staff: public reply; customer: their message)")
-def reply(request: HttpRequest, ticket_id: int, payload: ReplyIn) -> tuple[int, MessageOut]:
+def reply(request: HttpRequest, ticket_id: int, payload: ReplyIn) -> HttpStatus[MessageOut]:
     actor = _actor(request)
     with transaction.atomic():
         ticket = selectors.get_ticket_for(actor, ticket_id, for_update=True)
         message = _add_message(ticket, actor, Message.Kind.REPLY, payload.body, payload.html)
-    return 201, message_out(request, message)
+    return HttpStatus(201, message_out(request, message))
 
 
 @router.post("/tickets/{ticket_id}/notes", response={201: MessageOut}, summary="Add an internal note")
-def add_note(request: HttpRequest, ticket_id: int, payload: NoteIn) -> tuple[int, MessageOut]:
+def add_note(request: HttpRequest, ticket_id: int, payload: NoteIn) -> HttpStatus[MessageOut]:
     actor = _actor(request)
     with transaction.atomic():
         ticket = selectors.get_ticket_for(actor, ticket_id, for_update=True)
         message = _add_message(ticket, actor, Message.Kind.NOTE, payload.body)
-    return 201, message_out(request, message)
+    return HttpStatus(201, message_out(request, message))
 
 
 @router.post("/tickets/{ticket_id}/attachments", response={201: MessageOut}, openapi_extra=CUSTOMER_ACCESS,
@@ -443,13 +444,13 @@ def add_note(request: HttpRequest, ticket_id: int, payload: NoteIn) -> tuple[int
 def upload_attachments(
     request: HttpRequest, ticket_id: int, files: File[list[UploadedFile]],
     kind: Form[Literal["reply", "note"]] = "reply", body: Form[str] = "",
-) -> tuple[int, MessageOut]:
+) -> HttpStatus[MessageOut]:
     actor = _actor(request)
     uploads = _uploads(files)
     with transaction.atomic():
         ticket = selectors.get_ticket_for(actor, ticket_id, for_update=True)
         message = _add_message(ticket, actor, kind, body, uploads=uploads)
-    return 201, message_out(request, message)
+    return HttpStatus(201, message_out(request, message))
 
 
 @router.post("/tickets/{ticket_id}/transition", response=TicketOut, openapi_extra=CUSTOMER_ACCESS,
@@ -495,12 +496,12 @@ def list_solutions(request: HttpRequest, ticket_id: int) -> list[SolutionOut]:
 
 @router.post("/tickets/{ticket_id}/solutions", response={201: list[SolutionOut]},
              summary="Propose one to three solutions to the customer")
-def propose_solutions(request: HttpRequest, ticket_id: int, payload: ProposeIn) -> tuple[int, list[SolutionOut]]:
+def propose_solutions(request: HttpRequest, ticket_id: int, payload: ProposeIn) -> HttpStatus[list[SolutionOut]]:
     actor = _actor(request)
     with transaction.atomic():
         ticket = selectors.get_ticket_for(actor, ticket_id, for_update=True)
         created = services.propose_solutions(ticket, [o.model_dump() for o in payload.options], actor=actor)
-    return 201, [_solution_out(o) for o in created]
+    return HttpStatus(201, [_solution_out(o) for o in created])
 
 
 @router.post("/tickets/{ticket_id}/solutions/{option_id}/choose", response=SolutionOut,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib import messages
@@ -19,6 +19,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.forms import SetPasswordForm
 from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import translation
@@ -76,11 +77,11 @@ def customer_status(status: str) -> str:
 # ---------------------------------------------------------------------------------------------- access
 
 
-def customer_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def customer_required(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """Portal pages are for customers; staff belong in the console (sign-in is enforced globally)."""
 
     @functools.wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if request.user.role != Role.CUSTOMER:  # type: ignore[union-attr]
             return redirect("web:console_tickets")
         return view(request, *args, **kwargs)
@@ -165,7 +166,7 @@ def portal_submit(request: HttpRequest) -> HttpResponse:
                                                language=translation.get_language() or "")
         ticket = services.open_ticket(
             customer=customer, subject=data["subject"], description=data["description"],
-            actor=None if anonymous else request.user,  # a visitor's claimed address is not a signed-in actor
+            actor=None if anonymous else customer.user,  # a visitor's claimed address is not a signed-in actor
             channel="web", category=data["category"], facts=form.facts, uploads=uploads,
             language=translation.get_language() or "",
         )
@@ -214,7 +215,7 @@ def _event_sentence(event: TicketEvent) -> str:
         if action == Action.OBJECT:
             return _("You told us the problem is not solved yet; we are looking at it again.")
         after = payload.get("after")
-        if after in Status.__members__.values():
+        if isinstance(after, str) and after in {s.value for s in Status}:
             return _("Status: %(status)s.") % {"status": customer_status(after)}
     return _("Your request was updated.")
 
@@ -316,7 +317,7 @@ def _object(request: HttpRequest) -> Callable[[TicketAccess], str]:
 ACTIONS = {"reply": _reply, "choose": _choose, "confirm": _confirm, "object": _object}
 
 
-def _portal_action(name: str) -> Callable[..., HttpResponse]:
+def _portal_action(name: str) -> Callable[..., HttpResponseBase]:
     @customer_required
     @require_POST
     def view(request: HttpRequest, ticket_id: int) -> HttpResponse:
@@ -345,7 +346,7 @@ portal_object, track_object = _portal_action("object"), _track_action("object")
 # ---------------------------------------------------------------------------------------------- files
 
 
-def _serve_attachment(access: TicketAccess, attachment_id: int) -> HttpResponse:
+def _serve_attachment(access: TicketAccess, attachment_id: int) -> HttpResponseBase:
     try:
         attachment = selectors.get_attachment_for(access.actor, attachment_id, ticket=access.ticket)
     except NotFound:
@@ -360,13 +361,13 @@ def _serve_attachment(access: TicketAccess, attachment_id: int) -> HttpResponse:
 
 @customer_required
 @require_GET
-def portal_attachment(request: HttpRequest, ticket_id: int, attachment_id: int) -> HttpResponse:
+def portal_attachment(request: HttpRequest, ticket_id: int, attachment_id: int) -> HttpResponseBase:
     return _serve_attachment(_by_id(request, ticket_id), attachment_id)
 
 
 @login_not_required
 @require_GET
-def track_attachment(request: HttpRequest, token: str, attachment_id: int) -> HttpResponse:
+def track_attachment(request: HttpRequest, token: str, attachment_id: int) -> HttpResponseBase:
     return _serve_attachment(_by_token(token), attachment_id)
 
 
@@ -432,7 +433,7 @@ def portal_login_link_confirm(request: HttpRequest, secret: str) -> HttpResponse
 @customer_required
 @require_http_methods(["GET", "POST"])
 def portal_password(request: HttpRequest) -> HttpResponse:
-    form = SetPasswordForm(request.user, request.POST or None)  # type: ignore[arg-type]
+    form = SetPasswordForm(cast(User, request.user), request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
         update_session_auth_hash(request, user)

@@ -199,7 +199,7 @@ def test_actions_refuse_get(client):
 def test_customer_chooses_solution_then_confirms_resolution(client):
     agent = factories.staff()
     ticket = factories.worked_ticket(agent)
-    first, second = services.propose_solutions(ticket, [
+    _first, second = services.propose_solutions(ticket, [
         {"title": "Refund to card", "description": "Money back in 3 days", "tradeoffs": "Slower"},
         {"title": "Store credit", "tradeoffs": "Instant"},
     ], actor=agent)

@@ -1,0 +1,379 @@
+"""Measure kefu through a real HTTP server on a loaded database (see bench/generate.py).
+
+    python bench/run.py --data-dir bench/work/sqlite-100k
+    python bench/run.py --database-url postgres://postgres@127.0.0.1:5432/kefu_bench --data-dir bench/work/pg-100k
+
+Starts uvicorn (kefu.asgi:application, --workers 2) on 127.0.0.1, signs in as bench-agent through the
+real login form, then measures, after a warm-up and with a bounded number of sequential requests:
+the agent ticket list (first page), ticket detail pages (random tickets), the list searched for Chinese
+and English words present in the data; then API ticket creation (POST /api/v1/tickets, bearer token)
+with 8 concurrent clients for a bounded time; and the RSS of the server and its workers. The HTTP
+client is the standard library only. Writes bench/results/<db>-<N>.json and prints a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import math
+import os
+import platform
+import random
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.generate import AGENT_PASSWORD, AGENT_USERNAME, configure  # noqa: E402
+from bench.text import SEARCH_WORDS  # noqa: E402
+
+BUDGETS_MS = {"list": 50.0, "detail": 50.0, "search": 200.0}  # p95, at 1M tickets
+API_BUDGET_PER_S = 300.0
+
+
+# ------------------------------------------------------------------------------------------ stats
+
+
+def pct(values: list[float], p: float) -> float | None:
+    """Nearest-rank percentile."""
+    if not values:
+        return None
+    s = sorted(values)
+    return s[max(0, math.ceil(p / 100 * len(s)) - 1)]
+
+
+def summarize(seconds: list[float], errors: int) -> dict[str, Any]:
+    ms = [x * 1000 for x in seconds]
+    if not ms:
+        return {"n": 0, "errors": errors}
+    return {"n": len(ms), "errors": errors, "median_ms": round(statistics.median(ms), 2),
+            "p95_ms": round(pct(ms, 95) or 0, 2), "min_ms": round(min(ms), 2), "max_ms": round(max(ms), 2)}
+
+
+# ------------------------------------------------------------------------------------------ HTTP client
+
+
+class Client:
+    """One keep-alive connection with a cookie jar; ``request`` returns (status, body, seconds)."""
+
+    def __init__(self, port: int, headers: dict[str, str] | None = None) -> None:
+        self.port = port
+        self.cookies: dict[str, str] = {}
+        self.headers = headers or {}
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+
+    def request(self, method: str, path: str, body: bytes | None = None,
+                headers: dict[str, str] | None = None) -> tuple[int, bytes, float]:
+        h = dict(self.headers)
+        h.update(headers or {})
+        if self.cookies:
+            h["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        for attempt in range(2):
+            try:
+                t0 = time.perf_counter()
+                self.conn.request(method, path, body=body, headers=h)
+                resp = self.conn.getresponse()
+                data = resp.read()
+                elapsed = time.perf_counter() - t0
+                break
+            except (http.client.HTTPException, ConnectionError):
+                self.conn.close()
+                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+                if attempt:
+                    raise
+        for header, value in resp.getheaders():
+            if header.lower() == "set-cookie":
+                name, _, rest = value.partition("=")
+                self.cookies[name.strip()] = rest.split(";", 1)[0]
+        return resp.status, data, elapsed
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def login(port: int) -> Client:
+    client = Client(port)
+    status, body, _ = client.request("GET", "/login/")
+    if status != 200:
+        raise SystemExit(f"GET /login/ answered {status}")
+    match = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', body)
+    if not match:
+        raise SystemExit("no CSRF token in the login form")
+    form = urllib.parse.urlencode({"username": AGENT_USERNAME, "password": AGENT_PASSWORD,
+                                   "csrfmiddlewaretoken": match.group(1).decode()}).encode()
+    status, body, _ = client.request("POST", "/login/", body=form, headers={
+        "Content-Type": "application/x-www-form-urlencoded", "Referer": f"http://127.0.0.1:{port}/login/"})
+    if status not in (302, 303) or "sessionid" not in client.cookies:
+        raise SystemExit(f"login failed: {status} {body[:300]!r}")
+    return client
+
+
+def api_create_payload(i: int, rng: random.Random, customers: int) -> dict[str, Any]:
+    """The body of POST /api/v1/tickets (kefu.tickets.api.TicketCreateIn): mostly known customers."""
+    if rng.random() < 0.8 and customers:
+        email = f"customer{rng.randint(1, customers)}@bench.example"
+    else:
+        email = f"api-new-{os.getpid()}-{i}@bench.example"
+    return {
+        "customer": {"email": email, "name": "API 客户"},
+        "subject": f"订单 {rng.randint(10**9, 10**10)} 退款没有到账 / refund not received",
+        "description": "你好，我申请退款已经一周了，退款还没有到账，订单号在标题里。"
+                       " Hello, my refund has not arrived after a week; the order number is in the subject.",
+        "channel": "api",
+    }
+
+
+# ------------------------------------------------------------------------------------------ processes
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == pid:
+            out.append(int(entry.name))
+    return out
+
+
+def rss_kib(pid: int) -> int | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def process_rss(pid: int) -> dict[str, Any]:
+    procs = {pid: rss_kib(pid)}
+    for child in _children(pid):
+        procs[child] = rss_kib(child)
+    mib = {str(p): round(v / 1024, 1) for p, v in procs.items() if v is not None}
+    return {"per_process_mib": mib, "total_mib": round(sum(mib.values()), 1),
+            "max_worker_mib": max((v for p, v in mib.items() if int(p) != pid), default=None)}
+
+
+def start_server(port: int, workers: int, env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    cmd = [sys.executable, "-m", "uvicorn", "kefu.asgi:application", "--host", "127.0.0.1", "--port", str(port),
+           "--workers", str(workers), "--no-access-log", "--log-level", "warning", "--lifespan", "off"]
+    log = log_path.open("wb")
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited with {proc.returncode}; see {log_path}")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            conn.request("GET", "/login/")
+            if conn.getresponse().status == 200:
+                conn.close()
+                return proc
+        except OSError:
+            time.sleep(0.5)
+    stop_server(proc)
+    raise SystemExit(f"server did not answer within 90 s; see {log_path}")
+
+
+def stop_server(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+# ------------------------------------------------------------------------------------------ measurements
+
+
+def measure(client: Client, paths: list[str], warmup: int) -> dict[str, Any]:
+    for path in paths[:warmup]:
+        client.request("GET", path)
+    times: list[float] = []
+    errors = 0
+    statuses: dict[int, int] = {}
+    for path in paths[warmup:]:
+        status, _, elapsed = client.request("GET", path)
+        statuses[status] = statuses.get(status, 0) + 1
+        if status == 200:
+            times.append(elapsed)
+        else:
+            errors += 1
+    return summarize(times, errors) | {"statuses": statuses}
+
+
+def api_throughput(port: int, secret: str, customers: int, concurrency: int, duration: float,
+                   max_requests: int, seed: int) -> dict[str, Any]:
+    lock = threading.Lock()
+    times: list[float] = []
+    errors: dict[str, int] = {}
+    counter = [0]
+    deadline = time.perf_counter() + duration
+
+    def worker(n: int) -> None:
+        rng = random.Random(seed * 1000 + n)
+        client = Client(port, {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"})
+        try:
+            while time.perf_counter() < deadline:
+                with lock:
+                    if counter[0] >= max_requests:
+                        return
+                    counter[0] += 1
+                    i = counter[0]
+                body = json.dumps(api_create_payload(i, rng, customers)).encode()
+                try:
+                    status, data, elapsed = client.request("POST", "/api/v1/tickets", body=body)
+                except (OSError, http.client.HTTPException) as exc:
+                    with lock:
+                        errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
+                    continue
+                with lock:
+                    if status == 201:
+                        times.append(elapsed)
+                    else:
+                        key = f"{status}: {data[:120].decode(errors='replace')}"
+                        errors[key] = errors.get(key, 0) + 1
+        finally:
+            client.close()
+
+    t0 = time.perf_counter()
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(concurrency)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=duration + 120)
+    elapsed = time.perf_counter() - t0
+    out = summarize(times, sum(errors.values()))
+    out.update({"created": len(times), "seconds": round(elapsed, 2), "concurrency": concurrency,
+                "tickets_per_s": round(len(times) / elapsed, 1), "error_kinds": dict(list(errors.items())[:10])})
+    return out
+
+
+def prepare(seed: int, requests: int, warmup: int) -> dict[str, Any]:
+    """In this process: count the data, pick ticket ids, issue the API token."""
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    from kefu.accounts.models import User
+    from kefu.accounts.services import issue_api_token
+    from kefu.customers.models import Customer
+    from kefu.tickets.models import Ticket
+
+    agent = User.objects.get(username=AGENT_USERNAME)
+    _, secret = issue_api_token(agent, "bench", actor=agent)
+    tickets = Ticket.objects.count()
+    lo, hi = Ticket.objects.order_by("id").values_list("id", flat=True).first(), \
+        Ticket.objects.order_by("-id").values_list("id", flat=True).first()
+    rng = random.Random(seed)
+    ids = [rng.randint(lo, hi) for _ in range(requests + warmup)]
+    info = {"tickets": tickets, "ids": ids, "secret": secret, "vendor": connection.vendor,
+            "customers": Customer.objects.filter(email__endswith="@bench.example").count(),
+            "messages": None}
+    connection.close()
+    return info
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--data-dir", default=str(ROOT / "bench" / "work" / "sqlite"))
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--requests", type=int, default=200, help="measured requests per operation")
+    parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--duration", type=float, default=20.0, help="seconds of API create load")
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--max-creates", type=int, default=20000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--ops", default="list,detail,search,api", help="comma-separated subset")
+    parser.add_argument("--out", default=None, help="default: bench/results/<db>-<N>.json")
+    args = parser.parse_args(argv)
+
+    configure(args.database_url, args.data_dir)
+    os.environ["KEFU_DEBUG"] = "0"
+    info = prepare(args.seed, args.requests, args.warmup)
+    env = dict(os.environ)
+    data_dir = Path(os.environ["KEFU_DATA_DIR"])
+    ops = set(args.ops.split(","))
+    results: dict[str, Any] = {
+        "database": info["vendor"], "tickets_at_start": info["tickets"],
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        "server": f"uvicorn kefu.asgi:application --workers {args.workers}",
+        "command": " ".join(["python", "bench/run.py", *(argv if argv is not None else sys.argv[1:])]),
+        "operations": {},
+    }
+    proc = start_server(args.port, args.workers, env, data_dir / "server.log")
+    try:
+        results["rss_idle"] = process_rss(proc.pid)
+        client = login(args.port)
+        n = args.requests + args.warmup
+        if "list" in ops:
+            results["operations"]["list"] = measure(client, ["/console/tickets/"] * n, args.warmup)
+        if "detail" in ops:
+            results["operations"]["detail"] = measure(
+                client, [f"/console/tickets/{i}/" for i in info["ids"]], args.warmup)
+        if "search" in ops:
+            words = [SEARCH_WORDS[i % len(SEARCH_WORDS)] for i in range(n)]
+            results["operations"]["search"] = measure(
+                client, [f"/console/tickets/?q={urllib.parse.quote(w)}" for w in words], args.warmup)
+            results["search_words"] = SEARCH_WORDS
+        client.close()
+        if "api" in ops:
+            results["operations"]["api_create"] = api_throughput(
+                args.port, info["secret"], info["customers"], args.concurrency, args.duration,
+                args.max_creates, args.seed)
+        results["rss_after"] = process_rss(proc.pid)
+    finally:
+        stop_server(proc)
+    name = f"{'postgres' if info['vendor'] == 'postgresql' else info['vendor']}-{info['tickets']}"
+    out = Path(args.out) if args.out else ROOT / "bench" / "results" / f"{name}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    print(markdown(results))
+    print(f"\nwritten to {out}")
+    return 0
+
+
+def markdown(r: dict[str, Any]) -> str:
+    rows = ["| operation | n | errors | median ms | p95 ms | budget (p95 at 1M) |", "|---|---|---|---|---|---|"]
+    for op, label in (("list", "agent list, first page"), ("detail", "ticket detail"), ("search", "search")):
+        m = r["operations"].get(op)
+        if m:
+            rows.append(f"| {label} | {m['n']} | {m['errors']} | {m.get('median_ms')} | {m.get('p95_ms')} |"
+                        f" ≤ {BUDGETS_MS[op]:.0f} ms |")
+    api = r["operations"].get("api_create")
+    if api:
+        rows.append(f"| API create, concurrency {api['concurrency']} | {api['n']} | {api['errors']} |"
+                    f" {api.get('median_ms')} | {api.get('p95_ms')} | **{api['tickets_per_s']} tickets/s**"
+                    f" (≥ {API_BUDGET_PER_S:.0f}/s) |")
+    rss = r.get("rss_after") or r.get("rss_idle")
+    head = (f"{r['database']}, {r['tickets_at_start']} tickets, {r['date']}; RSS total {rss['total_mib']} MiB,"
+            f" largest worker {rss['max_worker_mib']} MiB")
+    return head + "\n\n" + "\n".join(rows)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
