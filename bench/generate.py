@@ -214,10 +214,11 @@ class FastLoadSettings:
         self.restore: list[str] = []
         self.features = connection.features.__dict__.get("max_query_params")
         with connection.cursor() as cur:
-            if connection.vendor == "sqlite":
+            if connection.vendor == "sqlite" and not connection.in_atomic_block:
                 cur.execute("PRAGMA synchronous")
                 self.restore.append(f"PRAGMA synchronous={int(cur.fetchone()[0])}")
                 cur.execute("PRAGMA synchronous=OFF")
+            if connection.vendor == "sqlite":
                 # Django assumes 999 bound parameters; SQLite >= 3.32 allows 32766, so batches get bigger.
                 limit = connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
                 connection.features.max_query_params = min(limit, 32766)

@@ -319,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
     ops = set(args.ops.split(","))
     results: dict[str, Any] = {
         "database": info["vendor"], "tickets_at_start": info["tickets"],
-        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
         "server": f"uvicorn kefu.asgi:application --workers {args.workers}",
         "command": " ".join(["python", "bench/run.py", *(argv if argv is not None else sys.argv[1:])]),

@@ -10,7 +10,7 @@ def record_audit(action: str, target: Any, *, actor: Any, changes: dict[str, Any
     return AuditEntry.objects.create(
         actor=actor if getattr(actor, "pk", None) else None,
         action=action,
-        target_type=type(target)._meta.label_lower,
+        target_type=target._meta.label_lower,
         target_id=str(target.pk),
         changes=changes or {},
     )

@@ -6,12 +6,15 @@ from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.http import Http404
+from django.shortcuts import redirect, render
 from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
 
-from kefu.accounts.services import set_preferences
+from kefu.accounts.selectors import time_zone_choices, tokens_of
+from kefu.accounts.services import issue_api_token, revoke_api_token, set_preferences
 from kefu.core.errors import DomainError
 
 
@@ -56,3 +59,49 @@ def set_language(request: HttpRequest) -> HttpResponse:
             messages.error(request, exc.message)
     response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language, max_age=365 * 24 * 3600, samesite="Lax")
     return response
+
+
+@require_http_methods(["GET", "POST"])
+def preferences(request: HttpRequest) -> HttpResponse:
+    """Language and time zone for everyone; personal API tokens for staff."""
+    user = request.user
+    if request.method == "POST":
+        try:
+            set_preferences(user, language=request.POST.get("language", ""),  # type: ignore[arg-type]
+                            time_zone=request.POST.get("time_zone", ""))
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("Your preferences are saved."))
+            response = redirect("web:preferences")
+            response.set_cookie(settings.LANGUAGE_COOKIE_NAME, user.language, max_age=365 * 24 * 3600,  # type: ignore[union-attr]
+                                samesite="Lax")
+            return response
+        return redirect("web:preferences")
+    context = {
+        "time_zones": time_zone_choices(),
+        "tokens": tokens_of(user) if user.is_staff_member else [],  # type: ignore[union-attr]
+        "new_token_secret": request.session.pop("new_token_secret", None),
+    }
+    return render(request, "web/preferences.html", context)
+
+
+@require_POST
+def create_token(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_staff_member:  # type: ignore[union-attr]
+        raise Http404
+    _token, secret = issue_api_token(request.user, request.POST.get("name", ""),  # type: ignore[arg-type]
+                                     actor=request.user)  # type: ignore[arg-type]
+    # Shown once on the next page, then gone: only its hash is stored.
+    request.session["new_token_secret"] = secret
+    return redirect("web:preferences")
+
+
+@require_POST
+def revoke_token(request: HttpRequest, token_id: int) -> HttpResponse:
+    token = next((t for t in tokens_of(request.user) if t.pk == token_id), None)  # type: ignore[arg-type]
+    if token is None:
+        raise Http404
+    revoke_api_token(token, actor=request.user)  # type: ignore[arg-type]
+    messages.success(request, _("The token is revoked."))
+    return redirect("web:preferences")

@@ -270,11 +270,12 @@ def test_attachment_downloads_safely_by_account_and_by_tracking_link(client):
     assert "filename*=utf-8''%E6%8A%A5%E5%91%8A%20final.txt" in response["Content-Disposition"]
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["Content-Security-Policy"] == "default-src 'none'; sandbox"
-    response.close()
     client.force_login(ticket.customer.user)
     signed_in = client.get(_portal(ticket, f"files/{attachment.pk}/"))
     assert signed_in.status_code == 200
-    signed_in.close()
+    # Reading the stream to its end lets the test client close the file (closing it by hand would
+    # also fire request_finished and close the test's database connection).
+    assert b"".join(signed_in.streaming_content) == b"hello"
 
 
 def test_attachment_of_another_ticket_is_404(client):
