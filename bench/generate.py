@@ -35,7 +35,7 @@ if str(ROOT) not in sys.path:
 from bench import text  # noqa: E402
 
 AGENT_USERNAME = "bench-agent"
-AGENT_PASSWORD = "bench-pass-123"
+AGENT_PASSWORD = "bench-pass-123"  # noqa: S105 - the documented benchmark login
 ADMIN_USERNAME = "bench-admin"
 TEAMS = 10
 AGENTS = 20
@@ -130,7 +130,8 @@ def create_customers(rng: random.Random, count: int, *, batch: int = 2000,
             people = []
             for i in range(start, start + size):
                 name = text.person_name(rng)
-                people.append((name, f"customer{i + 1}@bench.example", f"1{rng.randint(3, 9)}{rng.randint(10**8, 10**9 - 1)}"))
+                phone = f"1{rng.randint(3, 9)}{rng.randint(10**8, 10**9 - 1)}"
+                people.append((name, f"customer{i + 1}@bench.example", phone))
             users = User.objects.bulk_create(
                 [User(username=f"bench-c{start + j + 1}", email=email, display_name=name, role=Role.CUSTOMER,
                       password=unusable) for j, (name, email, _) in enumerate(people)],
@@ -175,7 +176,8 @@ class SearchIndexLoad:
             return self
         with self.connection.cursor() as cur:
             if self.connection.vendor == "sqlite":
-                cur.execute("SELECT sql FROM sqlite_master WHERE type='trigger' AND tbl_name='tickets_ticketsearchdocument'")
+                cur.execute("SELECT sql FROM sqlite_master"
+                            " WHERE type='trigger' AND tbl_name='tickets_ticketsearchdocument'")
                 self.saved = [row[0] for row in cur.fetchall()]
                 for sql in self.saved:
                     name = sql.split()[2]
@@ -339,7 +341,8 @@ def generate(*, tickets: int, messages: int, customers: int, seed: int = 1, chun
     }
 
 
-def _load_chunk(rng: random.Random, pool: text.PhrasePool, start: int, size: int, total: int, k: int, span: float, moment: dt.datetime,
+def _load_chunk(rng: random.Random, pool: text.PhrasePool, start: int, size: int, total: int, k: int, span: float,
+                moment: dt.datetime,
                 people: list[tuple[int, int, str, str, str]], teams: list[int], agents: list[Any],
                 by_team: dict[int, list[int]], categories: list[tuple[int, str]],
                 Ticket: Any, Message: Any, TicketEvent: Any, TicketSearchDocument: Any, textsearch: Any) -> None:
@@ -403,7 +406,8 @@ def _load_chunk(rng: random.Random, pool: text.PhrasePool, start: int, size: int
                 created_at=at,
             ))
         events.append(TicketEvent(ticket_id=ticket.pk, type="created", actor_id=person[1], public=True,
-                                  payload={"channel": ticket.channel, "subject": ticket.subject}, at=ticket.created_at))
+                                  payload={"channel": ticket.channel, "subject": ticket.subject},
+                                  at=ticket.created_at))
         if owner:
             events.append(TicketEvent(ticket_id=ticket.pk, type="status_changed", actor_id=owner, public=True,
                                       payload={"before": "new", "after": "open", "action": "accept"},
@@ -434,8 +438,14 @@ class _Progress:
         self.enabled = enabled
         if enabled:
             from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-            from rich.progress import TimeRemainingColumn
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
 
             self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                                      TimeElapsedColumn(), TimeRemainingColumn(),

@@ -76,7 +76,8 @@ SURNAMES = ["王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周"
 GIVEN = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀英"]
 FIRST = ["James", "Mary", "John", "Linda", "David", "Emma", "Daniel", "Sophia", "Lucas", "Olivia", "Wei", "Mei"]
 LAST = ["Smith", "Johnson", "Brown", "Taylor", "Lee", "Walker", "Chen", "Wong", "Müller", "Garcia"]
-COMPANIES = ["上海星辰科技有限公司", "深圳云帆贸易有限公司", "Acme Ltd", "Northwind Traders", "杭州青木网络科技有限公司", ""]
+COMPANIES = ["上海星辰科技有限公司", "深圳云帆贸易有限公司", "Acme Ltd", "Northwind Traders",
+             "杭州青木网络科技有限公司", ""]
 
 # Words that occur in the generated text (used by the search benchmark and the tests).
 SEARCH_WORDS = ["退款", "发货", "发票", "登录", "快递", "refund", "invoice", "login", "delivery", "warehouse",

@@ -122,9 +122,13 @@ def install_error_handlers(api: NinjaAPI) -> None:
         return error_response(api, request, 500, "server_error",
                               _("Something went wrong on our side. Please try again later."))
 
-    api.add_exception_handler(DomainError, on_domain_error)
-    api.add_exception_handler(ValidationError, on_validation_error)
-    api.add_exception_handler(AuthenticationError, on_authentication_error)
-    api.add_exception_handler(HttpError, on_http_error)
-    api.add_exception_handler(Http404, on_http404)
-    api.add_exception_handler(Exception, on_unexpected)
+    handlers: dict[type[Exception], Any] = {
+        DomainError: on_domain_error,
+        ValidationError: on_validation_error,
+        AuthenticationError: on_authentication_error,
+        HttpError: on_http_error,
+        Http404: on_http404,
+        Exception: on_unexpected,
+    }
+    for exc_class, handler in handlers.items():
+        api.add_exception_handler(exc_class, handler)

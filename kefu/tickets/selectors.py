@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from kefu.accounts.models import Department, Role, User
 from kefu.core import textsearch
 from kefu.core.errors import DomainError, NotFound
-from kefu.tickets.models import Attachment, Message, Ticket, TicketEvent
+from kefu.tickets.models import Attachment, Category, Message, Ticket, TicketEvent
 
 
 def visible_tickets(actor: User | Any) -> QuerySet[Ticket]:
@@ -197,6 +197,8 @@ def _search_condition(query: str) -> Q:
     stripped = query.strip().lstrip("#")
     if stripped.isdigit() and len(stripped) < 19:
         condition |= Q(pk=int(stripped))
+        if query.strip().startswith("#"):
+            return condition  # "#123" means that ticket, not every text containing 123
     if not textsearch.query_terms(query):
         return condition
     if connection.vendor == "postgresql":
@@ -275,8 +277,6 @@ def list_tickets(actor: User | Any, filters: TicketFilters, *, cursor: str | Non
     return TicketPage(tickets=rows[:page_size], next_cursor=next_cursor, sort=sort)
 
 
-def active_categories() -> QuerySet[Any]:
+def active_categories() -> QuerySet[Category]:
     """The categories a new or edited ticket can be filed under."""
-    from kefu.tickets.models import Category
-
     return Category.objects.filter(active=True)

@@ -52,3 +52,9 @@ def token_client() -> Callable[[User], ApiClient]:
 @pytest.fixture
 def staff_api(agent, token_client) -> ApiClient:
     return token_client(agent)
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # The factories give every person a password; the slow production hasher adds nothing here.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

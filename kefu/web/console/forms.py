@@ -87,6 +87,9 @@ class TicketFilterForm(forms.Form):
         return filters
 
 
+MAX_BULK_TICKETS = 200
+
+
 class BulkForm(forms.Form):
     OPERATIONS = [("assign", _("Assign to")), ("priority", _("Set priority")), ("status", _("Change status"))]
 
@@ -101,6 +104,12 @@ class BulkForm(forms.Form):
         # The ids are checked against the access layer by the view; here they only need to be numbers.
         ids = self.data.getlist("ticket_ids") if hasattr(self.data, "getlist") else []
         self.fields["ticket_ids"].choices = [(i, i) for i in ids if str(i).isdigit()]  # type: ignore[attr-defined]
+
+    def clean_ticket_ids(self) -> list[int]:
+        ids = list(dict.fromkeys(self.cleaned_data["ticket_ids"]))
+        if len(ids) > MAX_BULK_TICKETS:
+            raise forms.ValidationError(_("Change at most %(max)s tickets at once.") % {"max": MAX_BULK_TICKETS})
+        return ids
 
 
 class TicketUpdateForm(forms.Form):

@@ -29,7 +29,7 @@ def _field_label(name: str) -> str:
     if name == "tags":
         return _("tags")
     try:
-        return str(Ticket._meta.get_field(name).verbose_name)
+        return str(getattr(Ticket._meta.get_field(name), "verbose_name", name))
     except FieldDoesNotExist:  # an unknown field name is shown as it was recorded
         return name
 

@@ -9,18 +9,19 @@ from __future__ import annotations
 import functools
 import itertools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar, cast
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.db import transaction
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
+from kefu.accounts.models import User
 from kefu.core.errors import DomainError, NotFound
 from kefu.customers import selectors as customer_selectors
 from kefu.tickets import selectors, services
@@ -44,19 +45,26 @@ ACTION_LABELS = {
 STAFF_BUTTON_ACTIONS = [a for a in Action if a not in CUSTOMER_ACTIONS and a != Action.MERGE]
 
 
-def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+class StaffRequest(HttpRequest):
+    user: User  # staff_required guarantees a signed-in, active staff member
+
+
+View = TypeVar("View", bound=Callable[..., HttpResponseBase])
+
+
+def staff_required(view: View) -> View:
     """The console exists only for staff; everybody else gets the same "not found" as a missing page."""
 
     @functools.wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not getattr(request.user, "is_staff_member", False):
             raise Http404
         return view(request, *args, **kwargs)
 
-    return wrapper
+    return cast(View, wrapper)
 
 
-def _ticket_or_404(request: HttpRequest, ticket_id: int, *, for_update: bool = False) -> Ticket:
+def _ticket_or_404(request: StaffRequest, ticket_id: int, *, for_update: bool = False) -> Ticket:
     try:
         return selectors.get_ticket_for(request.user, ticket_id, for_update=for_update)
     except NotFound:
@@ -68,7 +76,7 @@ def _ticket_or_404(request: HttpRequest, ticket_id: int, *, for_update: bool = F
 
 @require_GET
 @staff_required
-def ticket_list(request: HttpRequest) -> HttpResponse:
+def ticket_list(request: StaffRequest) -> HttpResponse:
     teams = list(selectors.support_teams())
     form = forms.TicketFilterForm(request.GET, teams=teams)
     page = None
@@ -93,7 +101,7 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
         "teams": teams,
         "agents": list(selectors.assignable_agents()),
         "categories": list(forms.active_categories()),
-        "selected": {name: form.data.getlist(name) for name in
+        "selected": {name: request.GET.getlist(name) for name in
                      ("status", "priority", "category", "channel", "team", "tier")},
         "status_choices": forms.STATUS_CHOICES,
         "priority_choices": Priority.choices,
@@ -106,7 +114,7 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @staff_required
-def bulk_action(request: HttpRequest) -> HttpResponse:
+def bulk_action(request: StaffRequest) -> HttpResponse:
     back = request.POST.get("back", "")
     target = reverse("web:console_tickets") + (back if back.startswith("?") else "")
     form = forms.BulkForm(request.POST)
@@ -140,7 +148,7 @@ def _agent(user_id: str) -> Any:
 
 @require_GET
 @staff_required
-def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def ticket_detail(request: StaffRequest, ticket_id: int) -> HttpResponse:
     ticket = _ticket_or_404(request, ticket_id)
     customer = ticket.customer
     events = selectors.timeline(request.user, ticket)
@@ -165,7 +173,7 @@ def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
         "agents": list(selectors.assignable_agents()),
         "update_form": update_form,
         "completeness_percent": round(ticket.five_w_one_h_completeness * 100),
-        "missing_facts": [Ticket._meta.get_field(name).verbose_name for name in missing],
+        "missing_facts": [getattr(Ticket._meta.get_field(name), "verbose_name", name) for name in missing],
         "identity_method": identity_method_label(ticket.identity_verified_method),
         "identities": list(customer.identities.all()),
         "orders": list(customer.orders.all()),
@@ -175,7 +183,7 @@ def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
     })
 
 
-def _act(request: HttpRequest, ticket_id: int, perform: Callable[[Ticket], str]) -> HttpResponse:
+def _act(request: StaffRequest, ticket_id: int, perform: Callable[[Ticket], str]) -> HttpResponse:
     """Run one change on a locked ticket; show its result or its refusal, then go back to the page."""
     try:
         with transaction.atomic():
@@ -190,7 +198,7 @@ def _act(request: HttpRequest, ticket_id: int, perform: Callable[[Ticket], str])
 
 @require_POST
 @staff_required
-def reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def reply(request: StaffRequest, ticket_id: int) -> HttpResponse:
     def perform(ticket: Ticket) -> str:
         services.reply_to_customer(ticket, request.POST.get("body", ""), actor=request.user,
                                    uploads=forms.uploads(request.FILES))
@@ -201,7 +209,7 @@ def reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
 
 @require_POST
 @staff_required
-def note(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def note(request: StaffRequest, ticket_id: int) -> HttpResponse:
     def perform(ticket: Ticket) -> str:
         services.add_internal_note(ticket, request.POST.get("body", ""), actor=request.user,
                                    uploads=forms.uploads(request.FILES))
@@ -212,7 +220,7 @@ def note(request: HttpRequest, ticket_id: int) -> HttpResponse:
 
 @require_POST
 @staff_required
-def change_status(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def change_status(request: StaffRequest, ticket_id: int) -> HttpResponse:
     def perform(ticket: Ticket) -> str:
         try:
             action = Action(request.POST.get("action", ""))
@@ -226,7 +234,7 @@ def change_status(request: HttpRequest, ticket_id: int) -> HttpResponse:
 
 @require_POST
 @staff_required
-def assign(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def assign(request: StaffRequest, ticket_id: int) -> HttpResponse:
     def perform(ticket: Ticket) -> str:
         agent = _agent(request.POST.get("owner", ""))
         services.assign_ticket(ticket, agent, actor=request.user)
@@ -237,7 +245,7 @@ def assign(request: HttpRequest, ticket_id: int) -> HttpResponse:
 
 @require_POST
 @staff_required
-def solutions(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def solutions(request: StaffRequest, ticket_id: int) -> HttpResponse:
     def perform(ticket: Ticket) -> str:
         services.propose_solutions(ticket, forms.solution_options(request.POST), actor=request.user)
         return _("The solutions were sent to the customer.")
@@ -247,7 +255,7 @@ def solutions(request: HttpRequest, ticket_id: int) -> HttpResponse:
 
 @require_POST
 @staff_required
-def verify_fix(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def verify_fix(request: StaffRequest, ticket_id: int) -> HttpResponse:
     def perform(ticket: Ticket) -> str:
         services.verify_fix(ticket, actor=request.user, note=request.POST.get("note", ""))
         return _("The fix is marked as internally verified.")
@@ -257,7 +265,7 @@ def verify_fix(request: HttpRequest, ticket_id: int) -> HttpResponse:
 
 @require_POST
 @staff_required
-def verify_identity(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def verify_identity(request: StaffRequest, ticket_id: int) -> HttpResponse:
     def perform(ticket: Ticket) -> str:
         services.verify_customer_identity(ticket, request.POST.get("method", ""),
                                           request.POST.get("value", ""), actor=request.user)
@@ -268,7 +276,7 @@ def verify_identity(request: HttpRequest, ticket_id: int) -> HttpResponse:
 
 @require_POST
 @staff_required
-def update(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def update(request: StaffRequest, ticket_id: int) -> HttpResponse:
     def perform(ticket: Ticket) -> str:
         form = forms.TicketUpdateForm(request.POST)
         if not form.is_valid():
@@ -282,7 +290,7 @@ def update(request: HttpRequest, ticket_id: int) -> HttpResponse:
 
 @require_POST
 @staff_required
-def merge(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def merge(request: StaffRequest, ticket_id: int) -> HttpResponse:
     def perform(ticket: Ticket) -> str:
         number = request.POST.get("target", "").strip()
         if not number:
@@ -297,7 +305,7 @@ def merge(request: HttpRequest, ticket_id: int) -> HttpResponse:
 
 @require_GET
 @staff_required
-def attachment(request: HttpRequest, attachment_id: int) -> FileResponse:
+def attachment(request: StaffRequest, attachment_id: int) -> FileResponse:
     try:
         stored = selectors.get_attachment_for(request.user, attachment_id)
     except NotFound:
@@ -319,7 +327,7 @@ CUSTOMERS_PAGE_SIZE = 50
 
 @require_GET
 @staff_required
-def customer_list(request: HttpRequest) -> HttpResponse:
+def customer_list(request: StaffRequest) -> HttpResponse:
     q = request.GET.get("q", "")[:200]
     after = request.GET.get("after", "")
     rows = customer_selectors.search_customers(request.user, q, limit=CUSTOMERS_PAGE_SIZE + 1,
@@ -336,7 +344,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @staff_required
-def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
+def customer_detail(request: StaffRequest, customer_id: int) -> HttpResponse:
     try:
         customer = customer_selectors.get_customer_for(request.user, customer_id)
     except NotFound:

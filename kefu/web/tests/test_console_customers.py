@@ -14,8 +14,6 @@ from kefu.testing import factories
 
 pytestmark = [
     pytest.mark.django_db,
-    # WhiteNoise warns when STATIC_ROOT (var/static) has not been collected yet, as in a fresh checkout.
-    pytest.mark.filterwarnings("ignore:No directory at:UserWarning"),
 ]
 
 LIST = reverse("web:console_customers")

@@ -21,8 +21,6 @@ from kefu.tickets.states import Status
 
 pytestmark = [
     pytest.mark.django_db,
-    # WhiteNoise warns when STATIC_ROOT (var/static) has not been collected yet, as in a fresh checkout.
-    pytest.mark.filterwarnings("ignore:No directory at:UserWarning"),
 ]
 
 LIST = reverse("web:console_tickets")

@@ -17,10 +17,8 @@ KNOWN_ANSWER = "If the address is known to us, a sign-in link is on its way."
 
 
 @pytest.fixture(autouse=True)
-def _english_and_fresh_limits(settings, tmp_path):
+def _english_and_fresh_limits(settings):
     settings.LANGUAGE_CODE = "en"
-    settings.STATIC_ROOT = tmp_path / "static"  # WhiteNoise warns (an error here) when it is missing
-    settings.STATIC_ROOT.mkdir()
     cache.clear()
     yield
     cache.clear()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -20,10 +22,8 @@ SUBMIT = reverse("web:portal_submit")
 
 
 @pytest.fixture(autouse=True)
-def _english_and_fresh_limits(settings, tmp_path):
+def _english_and_fresh_limits(settings):
     settings.LANGUAGE_CODE = "en"
-    settings.STATIC_ROOT = tmp_path / "static"  # WhiteNoise warns (an error here) when it is missing
-    settings.STATIC_ROOT.mkdir()
     cache.clear()
     yield
     cache.clear()
@@ -151,3 +151,14 @@ def test_staff_submitting_is_sent_to_the_console(client):
     client.force_login(factories.staff())
     response = client.get(SUBMIT)
     assert response.status_code == 302 and response["Location"] == reverse("web:console_tickets")
+
+
+def test_submission_limit_lifts_after_the_hour(client):
+    from kefu.core.clock import advance, frozen_at
+
+    with frozen_at(dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.UTC)):
+        for _ in range(10):
+            client.post(SUBMIT, _visitor_form())
+        assert client.post(SUBMIT, _visitor_form()).status_code == 429
+        advance(dt.timedelta(hours=1))
+        assert client.post(SUBMIT, _visitor_form()).status_code == 302

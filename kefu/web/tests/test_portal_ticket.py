@@ -21,10 +21,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def _english_and_fresh_limits(settings, tmp_path):
+def _english_and_fresh_limits(settings):
     settings.LANGUAGE_CODE = "en"
-    settings.STATIC_ROOT = tmp_path / "static"  # WhiteNoise warns (an error here) when it is missing
-    settings.STATIC_ROOT.mkdir()
     cache.clear()
     yield
     cache.clear()
@@ -283,3 +281,13 @@ def test_attachment_of_another_ticket_is_404(client):
     other = factories.ticket(uploads=[Upload("x.txt", b"x", "text/plain")])
     attachment = Message.objects.get(ticket=other).attachments.get()
     assert client.get(_track(mine, f"files/{attachment.pk}/")).status_code == 404
+
+
+def test_only_intake_sign_in_and_tracking_routes_of_the_portal_are_open_without_account():
+    from kefu.web.portal.urls import urlpatterns
+
+    open_routes = {p.name for p in urlpatterns if not getattr(p.callback, "login_required", True)}
+    assert open_routes == {
+        "portal_submit", "portal_submitted", "portal_login_link", "portal_login_link_confirm",
+        "track", "track_reply", "track_choose", "track_confirm", "track_object", "track_attachment",
+    }

@@ -1,6 +1,7 @@
 """The README's first command: `kefu up` migrates, loads the demo, prints the logins and serves."""
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -26,14 +27,14 @@ def test_kefu_up_serves_the_demo_on_first_run(tmp_path):
     env.pop("DATABASE_URL", None)
     proc = subprocess.Popen(
         [sys.executable, "-m", "kefu", "up", "--port", str(port)], cwd=ROOT, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
     )
     try:
         body = ""
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/login/", timeout=2) as response:  # noqa: S310
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/login/", timeout=2) as response:
                     body = response.read().decode()
                     break
             except OSError:
@@ -42,6 +43,10 @@ def test_kefu_up_serves_the_demo_on_first_run(tmp_path):
         assert (tmp_path / "kefu.sqlite3").exists()
     finally:
         proc.terminate()
-        output, _ = proc.communicate(timeout=30)
+        try:
+            output, _ = proc.communicate(timeout=30)
+        finally:
+            os.killpg(proc.pid, signal.SIGKILL)  # never leave a worker behind, whatever happened
+    assert proc.returncode == 0, output
     assert "agent" in output and "kefu-demo-2026" in output
     assert f"http://127.0.0.1:{port}/" in output

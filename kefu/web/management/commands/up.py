@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+from types import FrameType
 from typing import Any
 
 from django.core.management import call_command
@@ -39,14 +40,36 @@ class Command(BaseCommand):
         url = f"http://{options['host']}:{options['port']}/"
         console.print(f"[bold]kefu[/] is serving on {url}  (agent console: {url}console/tickets/,"
                       f" customer portal: {url}portal/, API docs: {url}api/v1/docs)")
-        worker = None
-        if not options["no_worker"]:
-            worker = subprocess.Popen([sys.executable, "-m", "kefu", "db_worker"], env=os.environ.copy())
-        try:
-            import uvicorn
+        sys.stdout.flush()
+        self._supervise(options)
 
-            uvicorn.run("kefu.asgi:application", host=options["host"], port=options["port"], log_level="warning")
+    def _supervise(self, options: dict[str, Any]) -> None:
+        """Run the web server and the worker as children and stop both together.
+
+        Both are children (not the server in this process) because uvicorn re-raises SIGTERM after its
+        own shutdown, which would end this process before it could stop the worker.
+        """
+        env = os.environ.copy()
+        children = [subprocess.Popen([
+            sys.executable, "-m", "uvicorn", "kefu.asgi:application", "--host", options["host"],
+            "--port", str(options["port"]), "--log-level", "warning",
+        ], env=env)]
+        if not options["no_worker"]:
+            children.append(subprocess.Popen([sys.executable, "-m", "kefu", "db_worker"], env=env))
+
+        def stop(signum: int, frame: FrameType | None) -> None:
+            for child in children:
+                if child.poll() is None:
+                    child.send_signal(signal.SIGTERM)
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        try:
+            children[0].wait()
         finally:
-            if worker is not None:
-                worker.send_signal(signal.SIGTERM)
-                worker.wait(timeout=10)
+            stop(signal.SIGTERM, None)
+            for child in children:
+                try:
+                    child.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    child.kill()
