@@ -126,19 +126,21 @@ ACTION_VERBS: dict[Action, Any] = {}
 
 
 def _load_action_verbs() -> None:
-    from django.utils.translation import gettext_lazy
+    from django.utils.translation import pgettext_lazy
 
+    # "This ticket is “%(status)s”; it cannot be %(action)s now." — the context keeps these verbs apart
+    # from the same English words used as field names ("resolved" as a time column).
     ACTION_VERBS.update({
-        Action.ACCEPT: gettext_lazy("accepted"),
-        Action.WAIT_CUSTOMER: gettext_lazy("set to wait on the customer"),
-        Action.WAIT_INTERNAL: gettext_lazy("set to wait on an internal team"),
-        Action.RESUME: gettext_lazy("resumed"),
-        Action.RESOLVE: gettext_lazy("resolved"),
-        Action.CONFIRM: gettext_lazy("confirmed"),
-        Action.OBJECT: gettext_lazy("objected to"),
-        Action.REOPEN: gettext_lazy("reopened"),
-        Action.CANCEL: gettext_lazy("cancelled"),
-        Action.MERGE: gettext_lazy("merged"),
+        Action.ACCEPT: pgettext_lazy("cannot be … now", "accepted"),
+        Action.WAIT_CUSTOMER: pgettext_lazy("cannot be … now", "set to wait on the customer"),
+        Action.WAIT_INTERNAL: pgettext_lazy("cannot be … now", "set to wait on an internal team"),
+        Action.RESUME: pgettext_lazy("cannot be … now", "resumed"),
+        Action.RESOLVE: pgettext_lazy("cannot be … now", "resolved"),
+        Action.CONFIRM: pgettext_lazy("cannot be … now", "confirmed"),
+        Action.OBJECT: pgettext_lazy("cannot be … now", "objected to"),
+        Action.REOPEN: pgettext_lazy("cannot be … now", "reopened"),
+        Action.CANCEL: pgettext_lazy("cannot be … now", "cancelled"),
+        Action.MERGE: pgettext_lazy("cannot be … now", "merged"),
     })
 
 

@@ -1,5 +1,6 @@
 """The README's first command: `kefu up` migrates, loads the demo, prints the logins and serves."""
 
+import contextlib
 import os
 import signal
 import socket
@@ -46,7 +47,8 @@ def test_kefu_up_serves_the_demo_on_first_run(tmp_path):
         try:
             output, _ = proc.communicate(timeout=30)
         finally:
-            os.killpg(proc.pid, signal.SIGKILL)  # never leave a worker behind, whatever happened
+            with contextlib.suppress(ProcessLookupError):  # never leave a worker behind, whatever happened
+                os.killpg(proc.pid, signal.SIGKILL)
     assert proc.returncode == 0, output
     assert "agent" in output and "kefu-demo-2026" in output
     assert f"http://127.0.0.1:{port}/" in output
