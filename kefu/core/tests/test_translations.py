@@ -55,4 +55,4 @@ def test_catalogs_cover_every_string_in_the_code(tmp_path):
         )
     fresh = {(e.msgctxt, e.msgid) for e in polib.pofile(str(copy / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"))}
     committed = {(e.msgctxt, e.msgid) for e in polib.pofile(str(LOCALE / "zh_Hans" / "LC_MESSAGES" / "django.po"))}
-    assert sorted(fresh - committed) == []
+    assert sorted(fresh - committed, key=str) == []
