@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.db import transaction
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -22,7 +23,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from kefu.accounts.models import User
-from kefu.core.errors import DomainError, NotFound
+from kefu.core.errors import DomainError, NotFound, PermissionDenied
 from kefu.customers import selectors as customer_selectors
 from kefu.tickets import selectors, services
 from kefu.tickets.fivew1h import missing as missing_facts
@@ -129,6 +130,8 @@ def bulk_action(request: StaffRequest) -> HttpResponse:
             if operation == "assign":
                 value = _agent(value)
             count = services.bulk_update_tickets(tickets, operation, value, actor=request.user)
+    except PermissionDenied as exc:
+        raise DjangoPermissionDenied(exc.message) from None
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
@@ -189,6 +192,9 @@ def _act(request: StaffRequest, ticket_id: int, perform: Callable[[Ticket], str]
         with transaction.atomic():
             ticket = _ticket_or_404(request, ticket_id, for_update=True)
             done = perform(ticket)
+    except PermissionDenied as exc:
+        # The role may see this ticket but not change it (a QA reviewer): a refusal, not an input error.
+        raise DjangoPermissionDenied(exc.message) from None
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
