@@ -78,6 +78,8 @@ def main(argv: list[str] | None = None) -> int:
                  "slowest": [{"ms": round(float(q["time"]) * 1000, 1), "sql": q["sql"][:600]} for q in queries[:3]]}
         if args.explain:
             for q in entry["slowest"][:2]:
+                if not q["sql"].lstrip().upper().startswith("SELECT"):
+                    continue  # EXPLAIN ANALYZE would execute a write again
                 full = next(c["sql"] for c in queries if c["sql"].startswith(q["sql"][:600]))
                 with connection.cursor() as cur:
                     prefix = "EXPLAIN QUERY PLAN " if connection.vendor == "sqlite" else "EXPLAIN (ANALYZE, BUFFERS) "

@@ -308,6 +308,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-creates", type=int, default=20000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--ops", default="list,detail,search,api", help="comma-separated subset")
+    parser.add_argument("--search-words", default=",".join(SEARCH_WORDS),
+                        help="comma-separated search queries, cycled (default: bench.text.SEARCH_WORDS)")
     parser.add_argument("--out", default=None, help="default: bench/results/<db>-<N>.json")
     args = parser.parse_args(argv)
 
@@ -336,10 +338,11 @@ def main(argv: list[str] | None = None) -> int:
             results["operations"]["detail"] = measure(
                 client, [f"/console/tickets/{i}/" for i in info["ids"]], args.warmup)
         if "search" in ops:
-            words = [SEARCH_WORDS[i % len(SEARCH_WORDS)] for i in range(n)]
+            chosen = [w for w in args.search_words.split(",") if w]
+            words = [chosen[i % len(chosen)] for i in range(n)]
             results["operations"]["search"] = measure(
                 client, [f"/console/tickets/?q={urllib.parse.quote(w)}" for w in words], args.warmup)
-            results["search_words"] = SEARCH_WORDS
+            results["search_words"] = chosen
         client.close()
         if "api" in ops:
             results["operations"]["api_create"] = api_throughput(

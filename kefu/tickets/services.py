@@ -393,8 +393,7 @@ def reply_to_customer(
 
 @transaction.atomic
 def add_internal_note(ticket: Ticket, body: str, *, actor: User, uploads: Sequence[Upload] = ()) -> Message:
-    if not actor.is_staff_member:
-        raise PermissionDenied(_("Only staff can write internal notes."))
+    _require_staff_writer(actor)
     message = _add_message(ticket, Message.Kind.NOTE, body, actor=actor, channel=Channel.WEB, uploads=uploads)
     _touch(ticket)
     _record(ticket, "note_added", actor=actor, message_id=message.pk)

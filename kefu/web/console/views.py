@@ -191,6 +191,8 @@ def _act(request: StaffRequest, ticket_id: int, perform: Callable[[Ticket], str]
     try:
         with transaction.atomic():
             ticket = _ticket_or_404(request, ticket_id, for_update=True)
+            if not request.user.can_write_tickets:
+                raise PermissionDenied(_("Your role cannot change tickets."))
             done = perform(ticket)
     except PermissionDenied as exc:
         # The role may see this ticket but not change it (a QA reviewer): a refusal, not an input error.

@@ -1,0 +1,424 @@
+"""The permission matrix: every route (web and API) × every role × own and foreign objects.
+
+The expectation comes from the product's rules (``expected`` below), not from what the code does.
+A route that is not classified in ``WEB_GROUPS`` / ``API_GROUPS`` fails the test, so a new route cannot
+slip past it. Denials must look exactly like "not found": a foreign object's answer equals the answer
+for an object that does not exist.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from kefu.accounts.models import Role, User
+from kefu.accounts.services import issue_api_token
+from kefu.api.urls import api
+from kefu.customers.models import Customer
+from kefu.testing import factories
+from kefu.tickets import services
+from kefu.tickets.models import Attachment, SolutionOption, Ticket
+
+pytestmark = pytest.mark.django_db
+
+ROLES = ("anonymous", "customer", "agent", "supervisor", "admin", "qa", "department")
+STAFF = {"agent", "supervisor", "admin", "qa"}
+WRITERS = {"agent", "supervisor", "admin"}
+ALL_SEEING = {"supervisor", "admin", "qa"}
+MISSING_ID = 987654
+MISSING_TOKEN = "no-such-tracking-token-0000000000"
+
+
+def expected(group: str, role: str, variant: str) -> bool:
+    """May ``role`` reach ``variant`` (own / foreign object) through a route of ``group``?"""
+    sees_ticket = role in ALL_SEEING or (role == "agent" and variant == "own")
+    writes_ticket = role in WRITERS and sees_ticket
+    customer_own = role == "customer" and variant == "own"
+    rules = {
+        "public": True,
+        "visitor": role in {"anonymous", "customer"},  # staff are sent to the console instead
+        "track": True,  # the tracking token is the credential, whoever holds it
+        "authenticated": role != "anonymous",
+        "own_token": role != "anonymous" and variant == "own",
+        "staff": role in STAFF,
+        "staff_write": role in WRITERS,
+        "staff_own_token": role in STAFF and variant == "own",
+        "staff_customer": role in STAFF,
+        "staff_ticket": sees_ticket,
+        "staff_ticket_write": writes_ticket,
+        "customer_portal": role == "customer",
+        "customer_ticket": customer_own,
+        "ticket_read": customer_own or sees_ticket,
+        "ticket_write": customer_own or writes_ticket,
+        "customer_or_staff": role == "customer" or role in STAFF,
+        "admin_site": role == "admin",
+    }
+    return rules[group]
+
+
+WEB_GROUPS = {
+    "web:home": "authenticated",
+    "web:login": "public",
+    "web:logout": "authenticated",
+    "web:set_language": "public",
+    "web:preferences": "authenticated",
+    "web:create_token": "staff",
+    "web:revoke_token": "own_token",
+    "web:console_tickets": "staff",
+    "web:console_bulk": "staff_write",
+    "web:console_ticket": "staff_ticket",
+    "web:console_reply": "staff_ticket_write",
+    "web:console_note": "staff_ticket_write",
+    "web:console_status": "staff_ticket_write",
+    "web:console_assign": "staff_ticket_write",
+    "web:console_solutions": "staff_ticket_write",
+    "web:console_verify_fix": "staff_ticket_write",
+    "web:console_verify_identity": "staff_ticket_write",
+    "web:console_update": "staff_ticket_write",
+    "web:console_merge": "staff_ticket_write",
+    "web:console_attachment": "staff_ticket",
+    "web:console_customers": "staff",
+    "web:console_customer": "staff_customer",
+    "web:portal_home": "customer_portal",
+    "web:portal_password": "customer_portal",
+    "web:portal_submit": "visitor",
+    "web:portal_submitted": "public",
+    "web:portal_login_link": "public",
+    "web:portal_login_link_confirm": "public",
+    "web:portal_ticket": "customer_ticket",
+    "web:portal_reply": "customer_ticket",
+    "web:portal_choose": "customer_ticket",
+    "web:portal_confirm": "customer_ticket",
+    "web:portal_object": "customer_ticket",
+    "web:portal_attachment": "customer_ticket",
+    "web:track": "track",
+    "web:track_reply": "track",
+    "web:track_choose": "track",
+    "web:track_confirm": "track",
+    "web:track_object": "track",
+    "web:track_attachment": "track",
+    "admin:index": "admin_site",
+    "admin:login": "public",
+    "admin:password_change": "admin_site",
+    "admin:password_change_done": "admin_site",
+    "admin:jsi18n": "admin_site",
+}
+# Django's admin model pages (changelists, add forms, per-object pages) are all behind the same
+# ``admin_site`` check; the matrix covers each model's changelist and add form.
+# Skipped: per-object admin pages (they need an object of each model), add forms (several models are
+# read-only on purpose), autocomplete (needs query parameters) and logout (harmless for anyone).
+ADMIN_MODEL_ROUTE = re.compile(r"^admin:\w+_changelist$")
+ADMIN_SKIPPED = re.compile(
+    r"^admin:(\w+_(change|delete|history|add)|auth_user_password_change|view_on_site|app_list|autocomplete|logout)$|^$"
+)
+
+API_GROUPS = {
+    "me_me": "customer_or_staff",  # department members get the API with collaboration requests
+    "me_list_tokens": "staff",
+    "me_create_token": "staff",
+    "me_revoke_token": "staff_own_token",
+    "create_ticket": "staff_write",
+    "list_tickets": "customer_or_staff",
+    "get_ticket": "ticket_read",
+    "update_ticket": "staff_ticket_write",
+    "reply": "ticket_write",
+    "add_note": "staff_ticket_write",
+    "upload_attachments": "ticket_write",
+    "transition": "ticket_write",
+    "assign": "staff_ticket_write",
+    "list_solutions": "ticket_read",
+    "propose_solutions": "staff_ticket_write",
+    "choose_solution": "customer_ticket",
+    "verify_fix": "staff_ticket_write",
+    "verify_identity": "staff_ticket_write",
+    "list_messages": "ticket_read",
+    "list_events": "ticket_read",
+    "download_attachment": "ticket_read",
+    "list_customers": "staff",
+    "create_customer": "staff",
+    "get_customer": "staff_customer",
+    "update_customer": "staff_customer",
+    "list_customer_tickets": "staff_customer",
+}
+
+
+@dataclass
+class World:
+    users: dict[str, User | None] = field(default_factory=dict)
+    tickets: dict[str, Ticket] = field(default_factory=dict)
+    customers: dict[str, Customer] = field(default_factory=dict)
+    attachments: dict[str, Attachment] = field(default_factory=dict)
+    options: dict[str, SolutionOption] = field(default_factory=dict)
+    tokens: dict[str, dict[str, int]] = field(default_factory=dict)
+    secrets: dict[str, str] = field(default_factory=dict)
+
+
+def build_world() -> World:
+    world = World()
+    team_a, team_b = factories.department("Team A"), factories.department("Team B")
+    writer_a = factories.staff(Role.AGENT, teams=(team_a,))
+    writer_b = factories.staff(Role.AGENT, teams=(team_b,))
+    world.users = {
+        "anonymous": None,
+        "customer": None,
+        "agent": factories.staff(Role.AGENT, teams=(team_a,)),
+        "supervisor": factories.staff(Role.SUPERVISOR),
+        "admin": factories.staff(Role.ADMIN),
+        "qa": factories.staff(Role.QA),
+        "department": factories.staff(Role.DEPARTMENT, teams=(factories.department("Finance", kind="other"),)),
+    }
+    for variant, team, writer in (("own", team_a, writer_a), ("foreign", team_b, writer_b)):
+        customer = factories.customer()
+        ticket = factories.ticket(customer, team=team)
+        services.accept_ticket(ticket, actor=writer)
+        reply = services.reply_to_customer(ticket, "see attached", actor=writer, uploads=[
+            services.Upload("report.txt", b"hello", "text/plain")])
+        [option] = services.propose_solutions(ticket, [{"title": "Fix"}], actor=writer)
+        world.tickets[variant] = ticket
+        world.customers[variant] = customer
+        world.attachments[variant] = reply.attachments.get()
+        world.options[variant] = option
+    world.users["customer"] = world.customers["own"].user
+    for role, user in world.users.items():
+        if user is None:
+            continue
+        world.tokens[role] = {"own": issue_api_token(user, "mine", actor=user)[0].pk}
+        _token, world.secrets[role] = issue_api_token(user, "for the matrix", actor=user)
+    stranger = factories.staff(Role.AGENT)
+    foreign_token = issue_api_token(stranger, "not yours", actor=stranger)[0].pk
+    for tokens in world.tokens.values():
+        tokens["foreign"] = foreign_token
+    return world
+
+
+def param_value(name: str, variant: str, world: World, role: str) -> Any:
+    if name == "ticket_id":
+        return world.tickets[variant].pk
+    if name == "attachment_id":
+        return world.attachments[variant].pk
+    if name == "customer_id":
+        return world.customers[variant].pk
+    if name == "option_id":
+        return world.options[variant].pk
+    if name == "token":
+        return world.tickets[variant].tracking_token
+    if name == "token_id":
+        return world.tokens.get(role, world.tokens["agent"])[variant]
+    if name == "secret":
+        return "not-a-real-sign-in-secret"
+    raise AssertionError(f"the matrix does not know the URL parameter {name!r}")
+
+
+def missing_value(name: str) -> Any:
+    return MISSING_TOKEN if name in {"token", "secret"} else MISSING_ID
+
+
+# ---------------------------------------------------------------------------------------------- web
+
+
+_PARAM = re.compile(r"<(?:\w+:)?(\w+)>")
+
+
+def web_routes() -> list[tuple[str, str]]:
+    def walk(patterns: Any, prefix: str = "", namespace: str = "") -> Any:
+        for entry in patterns:
+            if isinstance(entry, URLResolver):
+                ns = entry.namespace or namespace
+                yield from walk(entry.url_patterns, prefix + str(entry.pattern), ns)
+            elif isinstance(entry, URLPattern):
+                yield prefix + str(entry.pattern), f"{namespace}:{entry.name}" if entry.name else ""
+
+    routes = []
+    for route, name in walk(get_resolver().url_patterns):
+        if route.startswith("api/") or ADMIN_SKIPPED.match(name):
+            continue
+        routes.append((route, name))
+    return routes
+
+
+def web_payload(name: str, world: World) -> dict[str, Any]:
+    agent = world.users["agent"]
+    return {
+        "web:console_bulk": {"ticket_ids": [world.tickets["own"].pk], "operation": "priority", "value": "high"},
+        "web:console_reply": {"body": "hello"},
+        "web:console_note": {"body": "note"},
+        "web:console_status": {"action": "wait_internal"},
+        "web:console_assign": {"owner": agent.pk if agent else ""},
+        "web:console_solutions": {"title_1": "Another fix"},
+        "web:console_verify_fix": {"note": "checked"},
+        "web:console_verify_identity": {"method": "phone", "value": "000"},
+        "web:console_update": {"subject": "Changed", "priority": "high", "complexity": "simple"},
+        "web:console_merge": {"target": str(MISSING_ID)},
+        "web:portal_reply": {"body": "more"},
+        "web:track_reply": {"body": "more"},
+        "web:portal_object": {"reason": "no"},
+        "web:track_object": {"reason": "no"},
+        "web:create_token": {"name": "x"},
+        "web:set_language": {"language": "en", "next": "/"},
+        "web:preferences": {"language": "en", "time_zone": "Asia/Shanghai"},
+    }.get(name, {})
+
+
+def web_outcome(response: Any, path: str) -> str:
+    if response.status_code in {401, 403, 404}:
+        return "deny"
+    if response.status_code in {301, 302}:
+        location = response["Location"]
+        if location.startswith(("/login/?next=", "/admin/login/?next=")):
+            return "deny"
+        if path.startswith("/portal/") and location == "/console/tickets/":
+            return "deny"  # staff are sent away from the customer portal
+    assert response.status_code < 500, f"{path} answered {response.status_code}"
+    return "allow"
+
+
+def _client(world: World, role: str) -> Client:
+    client = Client()
+    user = world.users[role]
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+def _read(response: Any) -> Any:
+    """Read and close a file download, as a browser would; other responses pass through."""
+    if getattr(response, "streaming", False):
+        response.content_bytes = b"".join(response.streaming_content)
+        response.close()
+    return response
+
+
+def _web_request(client: Client, route: str, name: str, values: dict[str, Any], world: World) -> Any:
+    path = "/" + _PARAM.sub(lambda m: str(values[m.group(1)]), route)
+    response = _read(client.get(path))
+    if response.status_code == 405:
+        data = web_payload(name, world)
+        if name.endswith("_choose"):
+            data = {"option": world.options["own"].pk}
+        response = _read(client.post(path, data))
+    return path, response
+
+
+def test_every_route_is_classified():
+    unclassified = [name or route for route, name in web_routes()
+                    if name not in WEB_GROUPS and not ADMIN_MODEL_ROUTE.match(name)]
+    assert unclassified == []
+    operations = {operation for _method, _path, operation in api_operations()}
+    assert operations - set(API_GROUPS) == set()
+    assert set(API_GROUPS) - operations == set()
+
+
+def test_web_permission_matrix():
+    world = build_world()
+    wrong = []
+    checked = 0
+    for role in ROLES:
+        client = _client(world, role)
+        for route, name in web_routes():
+            group = WEB_GROUPS.get(name) or "admin_site"
+            params = _PARAM.findall(route)
+            for variant in ("own", "foreign") if params else ("own",):
+                values = {p: param_value(p, variant, world, role) for p in params}
+                path, response = _web_request(client, route, name, values, world)
+                if name.endswith(":logout"):
+                    client = _client(world, role)  # sign in again for the next route
+                outcome = web_outcome(response, path)
+                checked += 1
+                want = "allow" if expected(group, role, variant) else "deny"
+                if outcome != want:
+                    wrong.append(f"{role:10} {variant:7} {name:32} {path} → {response.status_code} ({outcome}, want {want})")
+                if response.status_code == 404 and variant == "foreign":
+                    missing = {p: missing_value(p) for p in params}
+                    absent_path, absent = _web_request(client, route, name, missing, world)
+                    # Asked again so that neither answer carries the flash message of an earlier action.
+                    path, response = _web_request(client, route, name, values, world)
+                    if (absent.status_code, _strip(absent, absent_path)) != (response.status_code,
+                                                                              _strip(response, path)):
+                        wrong.append(f"{role:10} {name:32} forbidden differs from not found")
+    assert checked > 300
+    assert wrong == [], "\n".join(wrong)
+
+
+def _strip(response: Any, path: str) -> bytes:
+    body = getattr(response, "content_bytes", None) or response.content
+    body = body.replace(path.encode(), b"PATH")
+    return re.sub(rb"[A-Za-z0-9]{64}", b"CSRF", body)  # masked CSRF tokens differ on every render
+
+
+# ---------------------------------------------------------------------------------------------- api
+
+
+def api_operations() -> list[tuple[str, str, str]]:
+    schema = api.get_openapi_schema()
+    # Ninja names operations "<module path>_<function>", e.g. kefu_tickets_api_get_ticket.
+    return [(method.upper(), path, op["operationId"].split("_api_", 1)[1])
+            for path, methods in schema["paths"].items() for method, op in methods.items()]
+
+
+def api_payload(operation: str, role: str, world: World) -> dict[str, Any]:
+    agent = world.users["agent"]
+    return {
+        "me_create_token": {"name": "x"},
+        "create_ticket": {"customer_id": world.customers["own"].pk, "subject": "New"},
+        "update_ticket": {"priority": "high"},
+        "reply": {"body": "hello"},
+        "add_note": {"body": "note"},
+        "transition": {"action": "confirm" if role == "customer" else "wait_internal"},
+        "assign": {"owner_id": agent.pk if agent else 0},
+        "propose_solutions": {"options": [{"title": "Another"}]},
+        "verify_fix": {"note": ""},
+        "verify_identity": {"method": "phone", "value": "000"},
+        "create_customer": {"name": "New person", "email": f"new-{role}@example.com"},
+        "update_customer": {"notes": "updated"},
+    }.get(operation, {})
+
+
+def _api_request(client: Client, method: str, path: str, operation: str, role: str, world: World,
+                 headers: dict[str, str]) -> Any:
+    if operation == "upload_attachments":
+        upload = SimpleUploadedFile("note.txt", b"hello", content_type="text/plain")
+        return client.post(path, {"kind": "reply", "body": "file", "files": [upload]}, headers=headers)
+    if method == "GET":
+        return client.get(path, headers=headers)
+    if method == "DELETE":
+        return client.delete(path, headers=headers)
+    return client.generic(method, path, data=json.dumps(api_payload(operation, role, world)),
+                          content_type="application/json", headers=headers)
+
+
+def test_api_permission_matrix():
+    world = build_world()
+    client = Client()
+    wrong = []
+    checked = 0
+    for role in ROLES:
+        headers = {"Authorization": f"Bearer {world.secrets[role]}"} if role in world.secrets else {}
+        for method, template, operation in api_operations():
+            params = re.findall(r"{(\w+)}", template)
+            for variant in ("own", "foreign") if params else ("own",):
+                values = {p: param_value(p, variant, world, role) for p in params}
+                path = re.sub(r"{(\w+)}", lambda m, v=values: str(v[m.group(1)]), template)
+                response = _read(_api_request(client, method, path, operation, role, world, headers))
+                assert response.status_code < 500, f"{role} {method} {path} → {response.status_code}"
+                outcome = "deny" if response.status_code in {401, 403, 404} else "allow"
+                checked += 1
+                want = "allow" if expected(API_GROUPS[operation], role, variant) else "deny"
+                if outcome != want:
+                    wrong.append(f"{role:10} {variant:7} {method:6} {path} → {response.status_code} "
+                                 f"({outcome}, want {want}) {response.content[:120]!r}")
+                if want == "deny" and params and role != "anonymous" and variant == "foreign" \
+                        and response.status_code == 404:
+                    missing = {p: missing_value(p) for p in params}
+                    absent_path = re.sub(r"{(\w+)}", lambda m, v=missing: str(v[m.group(1)]), template)
+                    absent = _api_request(client, method, absent_path, operation, role, world, headers)
+                    if (absent.status_code, absent.content) != (response.status_code, response.content):
+                        wrong.append(f"{role:10} {method} {template} forbidden differs from not found")
+    assert checked > 150
+    assert wrong == [], "\n".join(wrong)
