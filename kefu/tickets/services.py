@@ -19,7 +19,7 @@ import nh3
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import Count, F, Q
+from django.db.models import F
 from django.utils.translation import gettext as _
 
 from kefu.accounts.models import Department, Role, User
@@ -241,20 +241,26 @@ def _add_message(
 
 
 def choose_intake_owner(team: Department | None) -> User | None:
-    """The least-loaded active agent of the team (of any support team when there is none).
+    """Round robin over the team's active agents (all agents when there is no team): the agent whose
+    last assignment is oldest, or who has none, gets the next ticket.
 
-    A placeholder for the routing engine (kefu.routing, a later issue): deterministic and cheap.
+    A placeholder for the routing engine (kefu.routing, a later issue). It reads only the newest
+    assignment events, so its cost does not grow with the number of tickets.
     """
     agents = User.objects.filter(is_active=True, role=Role.AGENT)
     if team is not None:
         agents = agents.filter(departments=team)
-    return (
-        agents.annotate(
-            load=Count("owned_tickets", filter=Q(owned_tickets__status__in=list(WORKING)))
-        )
-        .order_by("load", "id")
-        .first()
-    )
+    candidates = list(agents.order_by("id").values_list("pk", flat=True)[:500])
+    if not candidates:
+        return None
+    waiting = set(candidates)
+    recent = TicketEvent.objects.filter(type="assigned").order_by("-at").values_list("payload", flat=True)
+    for payload in recent[: 20 * len(candidates)]:
+        if len(waiting) == 1:
+            break
+        waiting.discard(payload.get("owner_id"))
+    chosen = min(waiting) if waiting else candidates[0]
+    return User.objects.get(pk=chosen)
 
 
 @transaction.atomic

@@ -117,3 +117,11 @@ def test_html_is_sanitised_by_allow_list():
     )
     assert "script" not in message.body_html and "onclick" not in message.body_html
     assert "javascript" not in message.body_html and "<p>Hi" in message.body_html
+
+
+def test_intake_takes_turns_between_the_teams_agents():
+    team = factories.department()
+    agents = [factories.staff(Role.AGENT, teams=(team,)) for _ in range(3)]
+    factories.staff(Role.AGENT)  # another team's agent never gets this team's tickets
+    owners = [factories.ticket(team=team, auto_assign=True).owner for _ in range(5)]
+    assert owners == [agents[0], agents[1], agents[2], agents[0], agents[1]]
