@@ -18,7 +18,7 @@ class EmailOrUsernameBackend(ModelBackend):
             return None
         login = username.strip()
         user = (
-            User.objects.filter(email__iexact=login).first()
+            User.objects.filter(email=login.lower()).first()  # stored lower-cased; the index answers
             if "@" in login
             else User.objects.filter(username=login).first()
         )

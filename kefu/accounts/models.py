@@ -61,6 +61,7 @@ class User(AbstractUser):
     )
     language = models.CharField(_("language"), max_length=10, blank=True)
     time_zone = models.CharField(_("time zone"), max_length=64, blank=True)
+    last_assigned_at = models.DateTimeField(_("last given a ticket"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("user")

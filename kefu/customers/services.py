@@ -50,7 +50,8 @@ def create_customer(
     name = name.strip() or email.split("@")[0] or phone
     if not (email or phone):
         raise DomainError(_("A customer needs an email address or a phone number."), code="contact_required")
-    if email and User.objects.filter(email__iexact=email).exists():
+    # Addresses are stored lower-cased (here and in accounts.services), so the exact, indexed match is enough.
+    if email and User.objects.filter(email=email).exists():
         raise DomainError(_("A person with this email address already exists."), code="duplicate_email")
     spend = _decimal(annual_spend)
     user = User(username=f"c-{new_secret(9)}", email=email, display_name=name[:150], role=Role.CUSTOMER,
@@ -89,7 +90,7 @@ def find_customer_by_email(email: str) -> Customer | None:
     identity = CustomerIdentity.objects.select_related("customer").filter(channel=Channel.EMAIL, value=email).first()
     if identity is not None:
         return identity.customer
-    return Customer.objects.filter(email__iexact=email).first()
+    return Customer.objects.filter(email=email).first()
 
 
 @transaction.atomic

@@ -376,7 +376,8 @@ def create_ticket(request: HttpRequest, payload: TicketCreateIn) -> HttpStatus[T
             facts=payload.facts.model_dump() if payload.facts else None, tags=payload.tags,
             auto_assign=payload.auto_assign,
         )
-    return HttpStatus(201, ticket_out(selectors.get_ticket_for(actor, ticket.pk)))
+    # The creator gets the ticket back even if routing gave it to a team they cannot see.
+    return HttpStatus(201, ticket_out(ticket))
 
 
 @router.get("/tickets", response=TicketPageOut, summary="List tickets", openapi_extra=CUSTOMER_ACCESS)
