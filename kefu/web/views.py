@@ -1,18 +1,20 @@
 from __future__ import annotations
 
+from typing import cast
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
-from django.http import HttpRequest, HttpResponse
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from kefu.accounts.models import User
 from kefu.accounts.selectors import time_zone_choices, tokens_of
 from kefu.accounts.services import issue_api_token, revoke_api_token, set_preferences
 from kefu.core.errors import DomainError
@@ -64,23 +66,23 @@ def set_language(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def preferences(request: HttpRequest) -> HttpResponse:
     """Language and time zone for everyone; personal API tokens for staff."""
-    user = request.user
+    user = cast(User, request.user)  # LoginRequiredMiddleware let only signed-in users through
     if request.method == "POST":
         try:
-            set_preferences(user, language=request.POST.get("language", ""),  # type: ignore[arg-type]
+            set_preferences(user, language=request.POST.get("language", ""),
                             time_zone=request.POST.get("time_zone", ""))
         except DomainError as exc:
             messages.error(request, exc.message)
         else:
             messages.success(request, _("Your preferences are saved."))
             response = redirect("web:preferences")
-            response.set_cookie(settings.LANGUAGE_COOKIE_NAME, user.language, max_age=365 * 24 * 3600,  # type: ignore[union-attr]
+            response.set_cookie(settings.LANGUAGE_COOKIE_NAME, user.language, max_age=365 * 24 * 3600,
                                 samesite="Lax")
             return response
         return redirect("web:preferences")
     context = {
         "time_zones": time_zone_choices(),
-        "tokens": tokens_of(user) if user.is_staff_member else [],  # type: ignore[union-attr]
+        "tokens": tokens_of(user) if user.is_staff_member else [],
         "new_token_secret": request.session.pop("new_token_secret", None),
     }
     return render(request, "web/preferences.html", context)

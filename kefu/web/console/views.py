@@ -13,8 +13,8 @@ from typing import Any, TypeVar, cast
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.db import transaction
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse

@@ -82,7 +82,7 @@ def test_customer_and_agent_close_the_loop_in_chromium(browser, live_server):
     _sign_in(desk, base, agent.username, factories.PASSWORD)
     desk.goto(f"{base}/console/tickets/")
     _shot(desk, "2-console-list")
-    desk.click(f"a:has-text('Router keeps rebooting')")
+    desk.click("a:has-text('Router keeps rebooting')")
     desk.wait_for_url(f"**/console/tickets/{number}/")
     desk.fill("form[action$='/reply/'] textarea[name=body]", "We are on it: please keep the router powered on.")
     desk.click("button:has-text('Send reply')")

@@ -55,7 +55,7 @@ def test_customer_profile_shows_tier_identities_orders_and_visible_history(clien
     mine, other = factories.department(), factories.department()
     agent = factories.staff(teams=(mine,))
     customer = factories.customer("Zhao Min", phone="13900001111", account_ref="ACC-77")
-    set_customer_tier(customer, Tier.CORE, actor=None)
+    set_customer_tier(customer, Tier.CORE, actor=factories.staff(Role.SUPERVISOR))
     add_order_reference(customer, "SO-42", actor=None)
     seen = factories.ticket(customer, subject="Visible to my team", team=mine)
     hidden = factories.ticket(customer, subject="Other team's case", team=other)

@@ -245,7 +245,7 @@ def web_routes() -> list[tuple[str, str]]:
 
 def web_payload(name: str, world: World) -> dict[str, Any]:
     agent = world.users["agent"]
-    return {
+    payloads: dict[str, dict[str, Any]] = {
         "web:console_bulk": {"ticket_ids": [world.tickets["own"].pk], "operation": "priority", "value": "high"},
         "web:console_reply": {"body": "hello"},
         "web:console_note": {"body": "note"},
@@ -263,7 +263,8 @@ def web_payload(name: str, world: World) -> dict[str, Any]:
         "web:create_token": {"name": "x"},
         "web:set_language": {"language": "en", "next": "/"},
         "web:preferences": {"language": "en", "time_zone": "Asia/Shanghai"},
-    }.get(name, {})
+    }
+    return payloads.get(name, {})
 
 
 def web_outcome(response: Any, path: str) -> str:
@@ -333,7 +334,8 @@ def test_web_permission_matrix():
                 checked += 1
                 want = "allow" if expected(group, role, variant) else "deny"
                 if outcome != want:
-                    wrong.append(f"{role:10} {variant:7} {name:32} {path} → {response.status_code} ({outcome}, want {want})")
+                    wrong.append(f"{role:10} {variant:7} {name:32} {path} → {response.status_code} "
+                                 f"({outcome}, want {want})")
                 if response.status_code == 404 and variant == "foreign":
                     missing = {p: missing_value(p) for p in params}
                     absent_path, absent = _web_request(client, route, name, missing, world)
@@ -364,7 +366,7 @@ def api_operations() -> list[tuple[str, str, str]]:
 
 def api_payload(operation: str, role: str, world: World) -> dict[str, Any]:
     agent = world.users["agent"]
-    return {
+    payloads: dict[str, dict[str, Any]] = {
         "me_create_token": {"name": "x"},
         "create_ticket": {"customer_id": world.customers["own"].pk, "subject": "New"},
         "update_ticket": {"priority": "high"},
@@ -377,7 +379,8 @@ def api_payload(operation: str, role: str, world: World) -> dict[str, Any]:
         "verify_identity": {"method": "phone", "value": "000"},
         "create_customer": {"name": "New person", "email": f"new-{role}@example.com"},
         "update_customer": {"notes": "updated"},
-    }.get(operation, {})
+    }
+    return payloads.get(operation, {})
 
 
 def _api_request(client: Client, method: str, path: str, operation: str, role: str, world: World,
@@ -393,6 +396,10 @@ def _api_request(client: Client, method: str, path: str, operation: str, role: s
                           content_type="application/json", headers=headers)
 
 
+def _api_path(template: str, values: dict[str, Any]) -> str:
+    return re.sub(r"{(\w+)}", lambda m: str(values[m.group(1)]), template)
+
+
 def test_api_permission_matrix():
     world = build_world()
     client = Client()
@@ -404,7 +411,7 @@ def test_api_permission_matrix():
             params = re.findall(r"{(\w+)}", template)
             for variant in ("own", "foreign") if params else ("own",):
                 values = {p: param_value(p, variant, world, role) for p in params}
-                path = re.sub(r"{(\w+)}", lambda m, v=values: str(v[m.group(1)]), template)
+                path = _api_path(template, values)
                 response = _read(_api_request(client, method, path, operation, role, world, headers))
                 assert response.status_code < 500, f"{role} {method} {path} → {response.status_code}"
                 outcome = "deny" if response.status_code in {401, 403, 404} else "allow"
@@ -416,7 +423,7 @@ def test_api_permission_matrix():
                 if want == "deny" and params and role != "anonymous" and variant == "foreign" \
                         and response.status_code == 404:
                     missing = {p: missing_value(p) for p in params}
-                    absent_path = re.sub(r"{(\w+)}", lambda m, v=missing: str(v[m.group(1)]), template)
+                    absent_path = _api_path(template, missing)
                     absent = _api_request(client, method, absent_path, operation, role, world, headers)
                     if (absent.status_code, absent.content) != (response.status_code, response.content):
                         wrong.append(f"{role:10} {method} {template} forbidden differs from not found")

@@ -50,7 +50,7 @@ class Command(BaseCommand):
         own shutdown, which would end this process before it could stop the worker.
         """
         env = os.environ.copy()
-        children = [subprocess.Popen([
+        children = [subprocess.Popen([  # noqa: S603 (our own interpreter and fixed arguments)
             sys.executable, "-m", "uvicorn", "kefu.asgi:application", "--host", options["host"],
             "--port", str(options["port"]), "--log-level", "warning",
         ], env=env)]
