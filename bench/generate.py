@@ -199,6 +199,9 @@ class SearchIndexLoad:
                 for sql in self.saved:
                     cur.execute(sql)
             elif self.connection.vendor == "postgresql":
+                # Fire the deferred foreign-key checks first: PostgreSQL refuses CREATE INDEX on a table
+                # with pending trigger events in the same transaction (as in the tests).
+                cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
                 cur.execute("SET maintenance_work_mem = '512MB'")
                 for sql in self.saved:
                     cur.execute(sql)

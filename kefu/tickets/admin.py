@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from kefu.core.admin import ReadOnlyAdmin
 from kefu.tickets.models import Category, Tag, TicketEvent
 
 
@@ -15,18 +16,9 @@ class TagAdmin(admin.ModelAdmin):
 
 
 @admin.register(TicketEvent)
-class TicketEventAdmin(admin.ModelAdmin):
-    """Read-only: the timeline is append-only and is changed only by the ticket services."""
+class TicketEventAdmin(ReadOnlyAdmin):
+    """The timeline is append-only and is changed only by the ticket services."""
 
     list_display = ("ticket", "type", "actor", "public", "at")
     list_filter = ("type", "public")
     raw_id_fields = ("ticket", "actor")
-
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
-        return False
-
-    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
-
-    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False

@@ -291,8 +291,9 @@ def _client(world: World, role: str) -> Client:
 def _read(response: Any) -> Any:
     """Read and close a file download, as a browser would; other responses pass through."""
     if getattr(response, "streaming", False):
+        # Exhausting the test client's wrapper closes the file; closing the response again would fire
+        # request_finished and drop the test's database connection.
         response.content_bytes = b"".join(response.streaming_content)
-        response.close()
     return response
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from django.core.cache import cache
 from django.urls import reverse
 
 from kefu.notifications.models import Notification
@@ -14,14 +13,6 @@ pytestmark = pytest.mark.django_db
 
 REQUEST_LINK = reverse("web:portal_login_link")
 KNOWN_ANSWER = "If the address is known to us, a sign-in link is on its way."
-
-
-@pytest.fixture(autouse=True)
-def _english_and_fresh_limits(settings):
-    settings.LANGUAGE_CODE = "en"
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def _link_path(notification: Notification) -> str:

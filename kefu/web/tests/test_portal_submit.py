@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
@@ -19,14 +18,6 @@ from kefu.tickets.models import Attachment, Category, Ticket
 pytestmark = pytest.mark.django_db
 
 SUBMIT = reverse("web:portal_submit")
-
-
-@pytest.fixture(autouse=True)
-def _english_and_fresh_limits(settings):
-    settings.LANGUAGE_CODE = "en"
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def _visitor_form(**overrides):

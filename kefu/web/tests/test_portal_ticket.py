@@ -4,7 +4,6 @@ and the customer's actions on it (reply, choose, confirm, object)."""
 from __future__ import annotations
 
 import pytest
-from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -18,14 +17,6 @@ from kefu.tickets.services import Upload
 from kefu.tickets.states import Status
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _english_and_fresh_limits(settings):
-    settings.LANGUAGE_CODE = "en"
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def _track(ticket: Ticket, suffix: str = "") -> str:
