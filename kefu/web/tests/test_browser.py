@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+from django.db import connections
 
 from kefu.accounts.models import Role
 from kefu.testing import factories
@@ -33,6 +34,9 @@ def browser(monkeypatch):
         chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+        # ORM calls made while Playwright's loop is active may have opened a context-local connection;
+        # close it, or PostgreSQL refuses to drop the test database at the end of the run.
+        connections.close_all()
 
 
 def _page(browser, errors):
