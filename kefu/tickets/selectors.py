@@ -327,4 +327,4 @@ def _continue_search(query: str, before_id: int | None) -> str | None:
 
 def active_categories() -> QuerySet[Category]:
     """The categories a new or edited ticket can be filed under."""
-    return Category.objects.filter(active=True)
+    return Category.objects.filter(active=True).order_by("position", "slug")

@@ -26,10 +26,6 @@ SORT_CHOICES = [
 ]
 
 
-def active_categories() -> Any:
-    return Category.objects.filter(active=True).order_by("position", "slug")
-
-
 def _start_of_day(day: dt.date) -> dt.datetime:
     """Midnight of ``day`` in the user's time zone (the middleware activates it)."""
     return timezone.make_aware(dt.datetime.combine(day, dt.time.min), timezone.get_current_timezone())
@@ -55,7 +51,7 @@ class TicketFilterForm(forms.Form):
 
     def __init__(self, *args: Any, teams: list[Any], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["category"].queryset = active_categories()  # type: ignore[attr-defined]
+        self.fields["category"].queryset = selectors.active_categories()  # type: ignore[attr-defined]
         self.fields["team"].choices = [(t.pk, t.name) for t in teams]  # type: ignore[attr-defined]
 
     def clean_owner(self) -> str:
@@ -128,7 +124,7 @@ class TicketUpdateForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["category"].queryset = active_categories()  # type: ignore[attr-defined]
+        self.fields["category"].queryset = selectors.active_categories()  # type: ignore[attr-defined]
 
     def changes(self) -> tuple[dict[str, Any], list[str]]:
         data = self.cleaned_data

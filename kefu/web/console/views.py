@@ -101,7 +101,7 @@ def ticket_list(request: StaffRequest) -> HttpResponse:
         "is_paged": bool(request.GET.get("cursor")),
         "teams": teams,
         "agents": list(selectors.assignable_agents()),
-        "categories": list(forms.active_categories()),
+        "categories": list(selectors.active_categories()),
         "selected": {name: request.GET.getlist(name) for name in
                      ("status", "priority", "category", "channel", "team", "tier")},
         "status_choices": forms.STATUS_CHOICES,

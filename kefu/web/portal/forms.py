@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext_lazy as _
 
+from kefu.tickets import selectors
 from kefu.tickets.models import Category
 from kefu.tickets.services import Upload
 
@@ -82,7 +83,7 @@ class SubmitForm(forms.Form):
 
     def __init__(self, *args: Any, anonymous: bool, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["category"].queryset = Category.objects.filter(active=True)  # type: ignore[attr-defined]
+        self.fields["category"].queryset = selectors.active_categories()  # type: ignore[attr-defined]
         if not anonymous:
             for name in ("name", "email", "phone"):
                 del self.fields[name]
