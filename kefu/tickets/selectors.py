@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.db import connection
-from django.db.models import BigIntegerField, F, Func, Q, QuerySet
+from django.db.models import BigIntegerField, BooleanField, F, Func, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext as _
 
@@ -219,7 +219,26 @@ def _search_condition(query: str, *, windowed: bool = False, newest_below: int |
             return condition  # "#123" means that ticket, not every text containing 123
     if not textsearch.query_terms(query):
         return condition
-    return condition | Q(pk__in=_text_matches(query, windowed=windowed, newest_below=newest_below))
+    return condition | _text_condition(query, windowed=windowed, newest_below=newest_below)
+
+
+def _text_condition(query: str, *, windowed: bool, newest_below: int | None) -> Q:
+    if windowed and connection.vendor == "postgresql":
+        # Asked on its own, PostgreSQL plans the window well (GIN bitmap for rare words, a short backward
+        # walk for common ones); as a subquery of the list it walks backwards for any word and reads every
+        # row when the word is rare (6.5 s at 1M tickets for a word with no match). So: ids first.
+        ids = _window_ids(query, newest_below)
+        expression = RawSQL(f"{Ticket._meta.db_table}.id = ANY(%s)", [ids],  # noqa: S611 (bound parameter)
+                            output_field=BooleanField())
+        return Q(expression)
+    return Q(pk__in=_text_matches(query, windowed=windowed, newest_below=newest_below))
+
+
+def _window_ids(query: str, newest_below: int | None) -> list[int]:
+    window = _text_matches(query, windowed=True, newest_below=newest_below)
+    with connection.cursor() as cursor:
+        cursor.execute(window.sql, window.params)
+        return [row[0] for row in cursor.fetchall()]
 
 
 def _text_matches(query: str, *, windowed: bool, newest_below: int | None) -> RawSQL:
@@ -318,11 +337,8 @@ def _newest_cursor_id(position: list[Any]) -> int:
 
 def _continue_search(query: str, before_id: int | None) -> str | None:
     """A short page of a windowed search is not the end if the window was full: go on below it."""
-    window = _text_matches(query, windowed=True, newest_below=before_id)
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT COUNT(*), MIN(w.id) FROM ({window.sql}) AS w", window.params)  # noqa: S608
-        seen, oldest = cursor.fetchone()
-    return _encode_cursor([oldest]) if seen >= SEARCH_WINDOW else None
+    ids = _window_ids(query, before_id)
+    return _encode_cursor([min(ids)]) if len(ids) >= SEARCH_WINDOW else None
 
 
 def active_categories() -> QuerySet[Category]:
