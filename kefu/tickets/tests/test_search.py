@@ -41,3 +41,22 @@ def test_search_respects_the_access_layer():
     hidden = factories.ticket(subject="机密投诉", team=team_b)
     assert _found(agent_a, "机密") == set()
     assert _found(factories.staff(Role.SUPERVISOR), "机密") == {hidden.pk}
+
+
+def test_a_short_page_of_a_full_search_window_links_on_to_older_matches(monkeypatch):
+    from kefu.tickets import selectors
+
+    monkeypatch.setattr(selectors, "SEARCH_WINDOW", 3)
+    mine, other = factories.department(), factories.department()
+    agent = factories.staff(Role.AGENT, teams=(mine,))
+    old = [factories.ticket(subject="打印机卡纸", team=mine) for _ in range(2)]
+    for _ in range(4):
+        factories.ticket(subject="打印机卡纸", team=other)  # newer matches the agent may not see
+    first = list_tickets(agent, TicketFilters(q="卡纸"), page_size=25)
+    assert first.tickets == []
+    assert first.next_cursor is not None
+    second = list_tickets(agent, TicketFilters(q="卡纸"), cursor=first.next_cursor, page_size=25)
+    assert [t.pk for t in second.tickets] == sorted((t.pk for t in old), reverse=True)
+    # That window was full too, so one more look is offered; it finds nothing and ends the list.
+    third = list_tickets(agent, TicketFilters(q="卡纸"), cursor=second.next_cursor, page_size=25)
+    assert (third.tickets, third.next_cursor) == ([], None)
