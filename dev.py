@@ -87,10 +87,7 @@ def cmd_test() -> int:
     pg_url = os.environ.get("KEFU_TEST_POSTGRES_URL", DEFAULT_TEST_PG)
     if postgres_reachable(pg_url):
         say(f"tests on PostgreSQL ({pg_url.split('@')[-1]})")
-        # No persistent connections: the live server's request threads must not hold sessions open
-        # when pytest drops the test database at the end.
-        pg_env = {**env, "DATABASE_URL": pg_url, "KEFU_DB_CONN_MAX_AGE": "0"}
-        run(PY, "-m", "pytest", "-p", "no:cacheprovider", *extra, env=pg_env)
+        run(PY, "-m", "pytest", "-p", "no:cacheprovider", *extra, env={**env, "DATABASE_URL": pg_url})
     elif os.environ.get("KEFU_REQUIRE_POSTGRES") == "1":
         say(f"FAIL: PostgreSQL is required (KEFU_REQUIRE_POSTGRES=1) but {pg_url.split('@')[-1]} is unreachable")
         return 1

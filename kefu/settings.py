@@ -107,6 +107,16 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Under ASGI every request runs its synchronous code in a fresh thread, so persistent per-thread
+    # connections pile up until PostgreSQL refuses new clients; a pool per process bounds them.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": int(os.environ.get("KEFU_DB_POOL_SIZE", "8")),
+        "timeout": 10,
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers proceed while one writer commits; IMMEDIATE avoids the upgrade deadlock
     # (SQLITE_BUSY) that deferred transactions hit when two requests write at once.
