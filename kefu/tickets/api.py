@@ -20,7 +20,8 @@ from ninja.files import UploadedFile
 from ninja.responses import Status as HttpStatus
 
 from kefu.accounts.models import Department, User
-from kefu.core.errors import DomainError, NotFound, PermissionDenied
+from kefu.core.downloads import download_response
+from kefu.core.errors import DomainError, PermissionDenied
 from kefu.customers import selectors as customer_selectors
 from kefu.customers import services as customer_services
 from kefu.customers.models import Channel, Customer, Tier
@@ -560,15 +561,7 @@ def list_events(request: HttpRequest, ticket_id: int) -> list[EventOut]:
 )
 def download_attachment(request: HttpRequest, attachment_id: int) -> FileResponse:
     attachment = selectors.get_attachment_for(_actor(request), attachment_id)
-    try:
-        handle = attachment.file.open("rb")
-    except FileNotFoundError:
-        raise NotFound(_("File not found.")) from None
-    response = FileResponse(handle, as_attachment=True, filename=attachment.filename,
-                            content_type=attachment.content_type)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
+    return download_response(attachment.file, attachment.filename, attachment.content_type)
 
 
 @router.get("/customers/{customer_id}/tickets", response=TicketPageOut, tags=["customers"],

@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from kefu.accounts.models import User
+from kefu.core.downloads import download_response
 from kefu.core.errors import DomainError, NotFound, PermissionDenied
 from kefu.customers import selectors as customer_selectors
 from kefu.tickets import selectors, services
@@ -316,15 +317,9 @@ def merge(request: StaffRequest, ticket_id: int) -> HttpResponse:
 def attachment(request: StaffRequest, attachment_id: int) -> FileResponse:
     try:
         stored = selectors.get_attachment_for(request.user, attachment_id)
+        return download_response(stored.file, stored.filename, stored.content_type)
     except NotFound:
         raise Http404 from None
-    # Always a download, never rendered inline: a sandboxing CSP and nosniff stop uploaded HTML/SVG
-    # from running in our origin even if a browser is tricked into displaying it.
-    response = FileResponse(stored.file.open("rb"), as_attachment=True, filename=stored.filename,
-                            content_type=stored.content_type or "application/octet-stream")
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
 
 
 # ---------------------------------------------------------------------------------------------- customers

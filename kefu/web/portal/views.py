@@ -18,7 +18,7 @@ from django.contrib.auth import login, update_session_auth_hash
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.forms import SetPasswordForm
 from django.db import transaction
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -30,6 +30,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from kefu.accounts.models import Role, User
 from kefu.accounts.services import create_login_link, redeem_login_link
+from kefu.core.downloads import download_response
 from kefu.core.errors import DomainError, NotFound
 from kefu.core.ratelimit import RateLimit, client_ip
 from kefu.customers.services import find_customer_by_email, find_or_create_customer
@@ -349,14 +350,9 @@ portal_object, track_object = _portal_action("object"), _track_action("object")
 def _serve_attachment(access: TicketAccess, attachment_id: int) -> HttpResponseBase:
     try:
         attachment = selectors.get_attachment_for(access.actor, attachment_id, ticket=access.ticket)
+        return download_response(attachment.file, attachment.filename, attachment.content_type)
     except NotFound:
         raise Http404 from None
-    # as_attachment with the original name: FileResponse writes an RFC 5987 filename* when needed.
-    response = FileResponse(attachment.file.open("rb"), as_attachment=True, filename=attachment.filename,
-                            content_type=attachment.content_type)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
 
 
 @customer_required
