@@ -8,8 +8,3 @@ from kefu.notifications import services
 @task()
 def deliver_notification(notification_id: int) -> bool:
     return services.deliver(notification_id)
-
-
-@task()
-def deliver_due_notifications() -> int:
-    return services.deliver_due()

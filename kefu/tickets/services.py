@@ -21,6 +21,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from kefu.accounts.models import Department, Role, User
 from kefu.core import textsearch
@@ -30,6 +31,7 @@ from kefu.customers.models import Channel, Customer
 from kefu.notifications.services import queue_notification
 from kefu.tickets.fivew1h import FIELDS as FIVE_W_ONE_H_FIELDS
 from kefu.tickets.models import (
+    STATUS_LABELS,
     Attachment,
     Category,
     Complexity,
@@ -114,37 +116,26 @@ def _transition(ticket: Ticket, action: Action) -> tuple[str, str]:
 
 
 def _illegal_message(exc: IllegalTransition) -> str:
-    from kefu.tickets.models import STATUS_LABELS
-
     return _("This ticket is “%(status)s”; it cannot be %(action)s now.") % {
         "status": STATUS_LABELS[exc.status],
         "action": ACTION_VERBS[exc.action],
     }
 
 
-ACTION_VERBS: dict[Action, Any] = {}
-
-
-def _load_action_verbs() -> None:
-    from django.utils.translation import pgettext_lazy
-
-    # "This ticket is “%(status)s”; it cannot be %(action)s now." — the context keeps these verbs apart
-    # from the same English words used as field names ("resolved" as a time column).
-    ACTION_VERBS.update({
-        Action.ACCEPT: pgettext_lazy("cannot be … now", "accepted"),
-        Action.WAIT_CUSTOMER: pgettext_lazy("cannot be … now", "set to wait on the customer"),
-        Action.WAIT_INTERNAL: pgettext_lazy("cannot be … now", "set to wait on an internal team"),
-        Action.RESUME: pgettext_lazy("cannot be … now", "resumed"),
-        Action.RESOLVE: pgettext_lazy("cannot be … now", "resolved"),
-        Action.CONFIRM: pgettext_lazy("cannot be … now", "confirmed"),
-        Action.OBJECT: pgettext_lazy("cannot be … now", "objected to"),
-        Action.REOPEN: pgettext_lazy("cannot be … now", "reopened"),
-        Action.CANCEL: pgettext_lazy("cannot be … now", "cancelled"),
-        Action.MERGE: pgettext_lazy("cannot be … now", "merged"),
-    })
-
-
-_load_action_verbs()
+# "This ticket is “%(status)s”; it cannot be %(action)s now." — the context keeps these verbs apart from
+# the same English words used as field names ("resolved" as a time column).
+ACTION_VERBS = {
+    Action.ACCEPT: pgettext_lazy("cannot be … now", "accepted"),
+    Action.WAIT_CUSTOMER: pgettext_lazy("cannot be … now", "set to wait on the customer"),
+    Action.WAIT_INTERNAL: pgettext_lazy("cannot be … now", "set to wait on an internal team"),
+    Action.RESUME: pgettext_lazy("cannot be … now", "resumed"),
+    Action.RESOLVE: pgettext_lazy("cannot be … now", "resolved"),
+    Action.CONFIRM: pgettext_lazy("cannot be … now", "confirmed"),
+    Action.OBJECT: pgettext_lazy("cannot be … now", "objected to"),
+    Action.REOPEN: pgettext_lazy("cannot be … now", "reopened"),
+    Action.CANCEL: pgettext_lazy("cannot be … now", "cancelled"),
+    Action.MERGE: pgettext_lazy("cannot be … now", "merged"),
+}
 
 
 def tracking_url(ticket: Ticket) -> str:
@@ -174,15 +165,18 @@ def _notify_customer(ticket: Ticket, summary: str, body: str = "") -> None:
 
 def reindex_ticket(ticket: Ticket) -> None:
     """Rebuild the search document from the subject, customer and message texts."""
-    customer = ticket.customer
     bodies = list(
         Message.objects.filter(ticket=ticket).order_by("created_at").values_list("body_text", flat=True)[:50]
     )
-    tokens = textsearch.document(
+    TicketSearchDocument.objects.update_or_create(ticket=ticket, defaults={"tokens": _search_tokens(ticket, bodies)})
+
+
+def _search_tokens(ticket: Ticket, bodies: Sequence[str]) -> str:
+    customer = ticket.customer
+    return textsearch.document(
         ticket.number, ticket.subject, customer.name, customer.email, customer.phone, ticket.description,
         *bodies,
     )
-    TicketSearchDocument.objects.update_or_create(ticket=ticket, defaults={"tokens": tokens})
 
 
 def _store_attachments(message: Message, uploads: Iterable[Upload]) -> list[Attachment]:
@@ -314,8 +308,7 @@ def open_ticket(
                         payload={"before": Status.NEW, "after": Status.OPEN, "action": Action.ACCEPT}),
         ]
     TicketEvent.objects.bulk_create(events)
-    TicketSearchDocument.objects.create(ticket=ticket, tokens=textsearch.document(
-        ticket.number, ticket.subject, customer.name, customer.email, customer.phone, ticket.description, body))
+    TicketSearchDocument.objects.create(ticket=ticket, tokens=_search_tokens(ticket, [body]))
     queue_notification(
         recipient=customer.email,
         template="ticket_received",
@@ -550,8 +543,6 @@ def change_status(ticket: Ticket, action: Action | str, *, actor: User, reason: 
     _record(ticket, "status_changed", actor=actor, public=True, before=before, after=after, action=action,
             reason=reason)
     if action in {Action.WAIT_CUSTOMER, Action.CANCEL, Action.REOPEN}:
-        from kefu.tickets.models import STATUS_LABELS
-
         _notify_customer(ticket, _("Your request is now: %(status)s.") % {"status": STATUS_LABELS[Status(after)]},
                          reason)
     return ticket

@@ -38,8 +38,6 @@ class Action(enum.StrEnum):
 WORKING = frozenset({Status.OPEN, Status.WAITING_CUSTOMER, Status.WAITING_INTERNAL})
 ACTIVE = WORKING | {Status.NEW}
 TERMINAL = frozenset({Status.CLOSED, Status.CANCELLED, Status.MERGED})
-UNFINISHED = ACTIVE | {Status.RESOLVED}
-"""Statuses that count as backlog."""
 
 TRANSITIONS: dict[Action, tuple[frozenset[Status], Status]] = {
     Action.ACCEPT: (frozenset({Status.NEW}), Status.OPEN),
