@@ -28,6 +28,7 @@ import sys
 import threading
 import time
 import urllib.parse
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -171,9 +172,15 @@ def process_rss(pid: int) -> dict[str, Any]:
             "max_worker_mib": max((v for p, v in mib.items() if int(p) != pid), default=None)}
 
 
-def start_server(port: int, workers: int, env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
-    cmd = [sys.executable, "-m", "uvicorn", "kefu.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-           "--workers", str(workers), "--no-access-log", "--log-level", "warning", "--lifespan", "off"]
+def server_command(server: str, port: int, workers: int) -> list[str]:
+    if server == "gunicorn":
+        return [sys.executable, "-m", "gunicorn", "kefu.wsgi:application", "--bind", f"127.0.0.1:{port}",
+                "--workers", str(workers), "--worker-class", "gthread", "--threads", "1", "--log-level", "warning"]
+    return [sys.executable, "-m", "uvicorn", "kefu.asgi:application", "--host", "127.0.0.1", "--port", str(port),
+            "--workers", str(workers), "--no-access-log", "--log-level", "warning", "--lifespan", "off"]
+
+
+def start_server(cmd: list[str], env: dict[str, str], log_path: Path, port: int) -> subprocess.Popen[bytes]:
     log = log_path.open("wb")
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.time() + 90
@@ -224,6 +231,25 @@ def measure(client: Client, paths: list[str], warmup: int) -> dict[str, Any]:
 
 def api_throughput(port: int, secret: str, customers: int, concurrency: int, duration: float,
                    max_requests: int, seed: int) -> dict[str, Any]:
+    """POST /api/v1/tickets from `concurrency` clients for `duration` seconds."""
+
+    def create(i: int, rng: random.Random) -> tuple[str, str, bytes | None, int]:
+        return "POST", "/api/v1/tickets", json.dumps(api_create_payload(i, rng, customers)).encode(), 201
+
+    out = throughput(port, secret, concurrency, duration, max_requests, seed, create)
+    out["tickets_per_s"] = out.pop("per_s")
+    return out
+
+
+def me_throughput(port: int, secret: str, concurrency: int, duration: float, max_requests: int,
+                  seed: int) -> dict[str, Any]:
+    """GET /api/v1/me, the lightest authenticated call: the ceiling of this server stack on this machine."""
+    return throughput(port, secret, concurrency, duration, max_requests, seed,
+                      lambda i, rng: ("GET", "/api/v1/me", None, 200))
+
+
+def throughput(port: int, secret: str, concurrency: int, duration: float, max_requests: int, seed: int,
+               make: Callable[[int, random.Random], tuple[str, str, bytes | None, int]]) -> dict[str, Any]:
     lock = threading.Lock()
     times: list[float] = []
     errors: dict[str, int] = {}
@@ -240,15 +266,15 @@ def api_throughput(port: int, secret: str, customers: int, concurrency: int, dur
                         return
                     counter[0] += 1
                     i = counter[0]
-                body = json.dumps(api_create_payload(i, rng, customers)).encode()
+                method, path, body, expected = make(i, rng)
                 try:
-                    status, data, elapsed = client.request("POST", "/api/v1/tickets", body=body)
+                    status, data, elapsed = client.request(method, path, body=body)
                 except (OSError, http.client.HTTPException) as exc:
                     with lock:
                         errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
                     continue
                 with lock:
-                    if status == 201:
+                    if status == expected:
                         times.append(elapsed)
                     else:
                         key = f"{status}: {data[:120].decode(errors='replace')}"
@@ -265,7 +291,7 @@ def api_throughput(port: int, secret: str, customers: int, concurrency: int, dur
     elapsed = time.perf_counter() - t0
     out = summarize(times, sum(errors.values()))
     out.update({"created": len(times), "seconds": round(elapsed, 2), "concurrency": concurrency,
-                "tickets_per_s": round(len(times) / elapsed, 1), "error_kinds": dict(list(errors.items())[:10])})
+                "per_s": round(len(times) / elapsed, 1), "error_kinds": dict(list(errors.items())[:10])})
     return out
 
 
@@ -301,13 +327,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", default=str(ROOT / "bench" / "work" / "sqlite"))
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--server", choices=["uvicorn", "gunicorn"], default="uvicorn",
+                        help="uvicorn (ASGI, kefu up's server) or gunicorn (WSGI, gthread, 4 threads per worker)")
     parser.add_argument("--requests", type=int, default=200, help="measured requests per operation")
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--duration", type=float, default=20.0, help="seconds of API create load")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--max-creates", type=int, default=20000)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--ops", default="list,detail,search,api", help="comma-separated subset")
+    parser.add_argument("--ops", default="list,detail,search,me,api",
+                        help="comma-separated subset (me: GET /api/v1/me, the stack's ceiling)")
     parser.add_argument("--search-words", default=",".join(SEARCH_WORDS),
                         help="comma-separated search queries, cycled (default: bench.text.SEARCH_WORDS)")
     parser.add_argument("--out", default=None, help="default: bench/results/<db>-<N>.json")
@@ -323,11 +352,11 @@ def main(argv: list[str] | None = None) -> int:
         "database": info["vendor"], "tickets_at_start": info["tickets"],
         "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
-        "server": f"uvicorn kefu.asgi:application --workers {args.workers}",
+        "server": " ".join(server_command(args.server, args.port, args.workers)[2:]),
         "command": " ".join(["python", "bench/run.py", *(argv if argv is not None else sys.argv[1:])]),
         "operations": {},
     }
-    proc = start_server(args.port, args.workers, env, data_dir / "server.log")
+    proc = start_server(server_command(args.server, args.port, args.workers), env, data_dir / "server.log", args.port)
     try:
         results["rss_idle"] = process_rss(proc.pid)
         client = login(args.port)
@@ -344,6 +373,9 @@ def main(argv: list[str] | None = None) -> int:
                 client, [f"/console/tickets/?q={urllib.parse.quote(w)}" for w in words], args.warmup)
             results["search_words"] = chosen
         client.close()
+        if "me" in ops:
+            results["operations"]["api_me"] = me_throughput(
+                args.port, info["secret"], args.concurrency, args.duration, args.max_creates, args.seed)
         if "api" in ops:
             results["operations"]["api_create"] = api_throughput(
                 args.port, info["secret"], info["customers"], args.concurrency, args.duration,
@@ -367,6 +399,10 @@ def markdown(r: dict[str, Any]) -> str:
         if m:
             rows.append(f"| {label} | {m['n']} | {m['errors']} | {m.get('median_ms')} | {m.get('p95_ms')} |"
                         f" ≤ {BUDGETS_MS[op]:.0f} ms |")
+    me = r["operations"].get("api_me")
+    if me:
+        rows.append(f"| API GET /me (stack ceiling), concurrency {me['concurrency']} | {me['n']} | {me['errors']} |"
+                    f" {me.get('median_ms')} | {me.get('p95_ms')} | {me['per_s']} requests/s |")
     api = r["operations"].get("api_create")
     if api:
         rows.append(f"| API create, concurrency {api['concurrency']} | {api['n']} | {api['errors']} |"

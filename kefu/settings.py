@@ -120,6 +120,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers proceed while one writer commits; IMMEDIATE avoids the upgrade deadlock
     # (SQLITE_BUSY) that deferred transactions hit when two requests write at once.
+    DATABASES["default"]["ENGINE"] = "kefu.core.sqlite"  # Django's backend plus a connection pool
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {
         "init_command": (

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
+from django.db import connection
 
 
 @register(Tags.security, deploy=True)
@@ -18,7 +19,7 @@ def check_production_mode(app_configs: Any, **kwargs: Any) -> list[Any]:
                 id="kefu.W001",
             )
         )
-    if settings.PRODUCTION and settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    if settings.PRODUCTION and connection.vendor == "sqlite":
         problems.append(
             Warning("Production runs on SQLite; set DATABASE_URL to PostgreSQL to scale out.", id="kefu.W002")
         )

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from django_tasks import task
-
+from kefu.core.periodic import periodic
 from kefu.notifications import services
 
 
-@task()
-def deliver_notification(notification_id: int) -> bool:
-    return services.deliver(notification_id)
+@periodic(seconds=2)
+def deliver_notifications() -> None:
+    # Drain the outbox: a backlog (after an outage) goes out in batches without waiting for the next turn.
+    while services.deliver_due() == services.BATCH:
+        pass

@@ -7,6 +7,7 @@ answers anything else with the same 404 as a missing ticket.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from typing import Any, Literal
 
@@ -324,14 +325,18 @@ def _team(team_id: int | None) -> Department | None:
     return team
 
 
-def _customer_for_new_ticket(actor: User, payload: TicketCreateIn) -> Customer:
+def _existing_customer(actor: User, payload: TicketCreateIn) -> Customer | None:
     if payload.customer_id is not None:
         return customer_selectors.get_customer_for(actor, payload.customer_id)
     if payload.customer is not None:
-        contact = payload.customer
-        return customer_services.find_or_create_customer(email=contact.email, name=contact.name,
-                                                         phone=contact.phone)
+        return customer_services.find_customer_by_email(payload.customer.email)
     raise DomainError(_("Give customer_id, or the customer's email and name."), code="customer_required")
+
+
+def _new_customer(payload: TicketCreateIn) -> Customer:
+    contact = payload.customer
+    assert contact is not None  # _existing_customer found nothing, so contact details were given
+    return customer_services.find_or_create_customer(email=contact.email, name=contact.name, phone=contact.phone)
 
 
 def _aware(moment: dt.datetime | None) -> dt.datetime | None:
@@ -368,14 +373,16 @@ def create_ticket(request: HttpRequest, payload: TicketCreateIn) -> HttpStatus[T
     actor = _actor(request)
     if not actor.can_write_tickets:
         raise PermissionDenied(_("Your role cannot change tickets."))
-    with transaction.atomic():
-        customer = _customer_for_new_ticket(actor, payload)
+    category, team = _category(payload.category), _team(payload.team_id)
+    # Looked up before the write transaction (SQLite writers take turns); a new customer is created, with
+    # its check repeated, in the ticket's transaction.
+    customer = _existing_customer(actor, payload)
+    with transaction.atomic() if customer is None else contextlib.nullcontext():
         ticket = services.open_ticket(
-            customer=customer, subject=payload.subject, description=payload.description, actor=actor,
-            channel=payload.channel, category=_category(payload.category), priority=payload.priority,
-            complexity=payload.complexity, team=_team(payload.team_id),
-            facts=payload.facts.model_dump() if payload.facts else None, tags=payload.tags,
-            auto_assign=payload.auto_assign,
+            customer=customer or _new_customer(payload), subject=payload.subject, description=payload.description,
+            actor=actor, channel=payload.channel, category=category, priority=payload.priority,
+            complexity=payload.complexity, team=team, facts=payload.facts.model_dump() if payload.facts else None,
+            tags=payload.tags, auto_assign=payload.auto_assign,
         )
     # The creator gets the ticket back even if routing gave it to a team they cannot see.
     return HttpStatus(201, ticket_out(ticket))

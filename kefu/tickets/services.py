@@ -251,7 +251,6 @@ def _intake_team(owner: User) -> Department | None:
     return owner.departments.filter(kind=Department.Kind.SUPPORT).order_by("id").first()
 
 
-@transaction.atomic
 def open_ticket(
     *,
     customer: Customer,
@@ -271,8 +270,10 @@ def open_ticket(
 ) -> Ticket:
     """Open a ticket from a customer contact, acknowledge it with number, owner and tracking link.
 
-    This is the hottest write path (every channel's intake), so the owner is chosen before the insert
-    and the ticket, its first message, its events and its search document are each written once.
+    This is the hottest write path (every channel's intake). On SQLite writers take turns, so everything
+    that only reads (the owner, its team) happens before the write transaction, and the ticket, its first
+    message, its events and its search document are each written once inside it. Two tickets opened at
+    the same moment may both go to the same agent; the round robin evens it out on the next turns.
     """
     subject = subject.strip()
     if not subject:
@@ -280,48 +281,49 @@ def open_ticket(
     facts = {k: (v or "").strip() for k, v in (facts or {}).items() if k in FIVE_W_ONE_H_FIELDS}
     if priority is None:
         priority = category.default_priority if category else Priority.NORMAL
-    moment = now()
     owner = choose_intake_owner(team) if auto_assign else None
     if owner is not None and team is None:
         team = _intake_team(owner)
     body = description.strip() or subject
-    ticket = Ticket.objects.create(
-        subject=subject[:200], description=description.strip(), customer=customer, channel=channel,
-        category=category, priority=priority, complexity=complexity, team=team, owner=owner,
-        status=Status.OPEN if owner else Status.NEW, accepted_at=moment if owner else None,
-        language=language or customer.language, created_at=moment, updated_at=moment,
-        last_customer_message_at=moment, message_count=1 if body or uploads else 0, **facts,
-    )
-    message = Message.objects.create(ticket=ticket, kind=Message.Kind.CUSTOMER, author=actor, channel=channel,
-                                     body_text=body, created_at=moment)
-    _store_attachments(message, uploads)
-    if tags:
-        _set_tags(ticket, tags)
-    events = [TicketEvent(ticket=ticket, type="created", actor=actor, public=True, at=moment,
-                          payload={"channel": channel, "subject": ticket.subject})]
-    if owner is not None:
-        User.objects.filter(pk=owner.pk).update(last_assigned_at=moment)
-        events += [
-            TicketEvent(ticket=ticket, type="assigned", actor=None, public=True, at=moment,
-                        payload={"before": None, "after": owner.name, "owner_id": owner.pk, "reason": "intake"}),
-            TicketEvent(ticket=ticket, type="status_changed", actor=None, public=True, at=moment,
-                        payload={"before": Status.NEW, "after": Status.OPEN, "action": Action.ACCEPT}),
-        ]
-    TicketEvent.objects.bulk_create(events)
-    TicketSearchDocument.objects.create(ticket=ticket, tokens=_search_tokens(ticket, [body]))
-    queue_notification(
-        recipient=customer.email,
-        template="ticket_received",
-        language=_customer_language(ticket),
-        ticket_id=ticket.pk,
-        context={
-            "number": ticket.number,
-            "subject": ticket.subject,
-            "customer_name": customer.name,
-            "owner_name": owner.name if owner else "",
-            "tracking_url": tracking_url(ticket),
-        },
-    )
+    with transaction.atomic():
+        moment = now()
+        ticket = Ticket.objects.create(
+            subject=subject[:200], description=description.strip(), customer=customer, channel=channel,
+            category=category, priority=priority, complexity=complexity, team=team, owner=owner,
+            status=Status.OPEN if owner else Status.NEW, accepted_at=moment if owner else None,
+            language=language or customer.language, created_at=moment, updated_at=moment,
+            last_customer_message_at=moment, message_count=1 if body or uploads else 0, **facts,
+        )
+        message = Message.objects.create(ticket=ticket, kind=Message.Kind.CUSTOMER, author=actor, channel=channel,
+                                         body_text=body, created_at=moment)
+        _store_attachments(message, uploads)
+        if tags:
+            _set_tags(ticket, tags)
+        events = [TicketEvent(ticket=ticket, type="created", actor=actor, public=True, at=moment,
+                              payload={"channel": channel, "subject": ticket.subject})]
+        if owner is not None:
+            User.objects.filter(pk=owner.pk).update(last_assigned_at=moment)
+            events += [
+                TicketEvent(ticket=ticket, type="assigned", actor=None, public=True, at=moment,
+                            payload={"before": None, "after": owner.name, "owner_id": owner.pk, "reason": "intake"}),
+                TicketEvent(ticket=ticket, type="status_changed", actor=None, public=True, at=moment,
+                            payload={"before": Status.NEW, "after": Status.OPEN, "action": Action.ACCEPT}),
+            ]
+        TicketEvent.objects.bulk_create(events)
+        TicketSearchDocument.objects.create(ticket=ticket, tokens=_search_tokens(ticket, [body]))
+        queue_notification(
+            recipient=customer.email,
+            template="ticket_received",
+            language=_customer_language(ticket),
+            ticket_id=ticket.pk,
+            context={
+                "number": ticket.number,
+                "subject": ticket.subject,
+                "customer_name": customer.name,
+                "owner_name": owner.name if owner else "",
+                "tracking_url": tracking_url(ticket),
+            },
+        )
     return ticket
 
 

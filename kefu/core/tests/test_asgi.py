@@ -1,4 +1,5 @@
 import socket
+import threading
 
 from kefu.asgi import _set_nodelay
 
@@ -16,3 +17,52 @@ def test_sockets_handed_to_worker_processes_get_tcp_nodelay():
         finally:
             rebuilt.close()
             client.close()
+
+
+async def _get(path: str) -> tuple[int, list[tuple[bytes, bytes]]]:
+    from asgiref.testing import ApplicationCommunicator
+
+    from kefu.asgi import application
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
+             "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+             "headers": [(b"host", b"testserver")], "client": ("127.0.0.1", 1234), "server": ("testserver", 80)}
+    communicator = ApplicationCommunicator(application, scope)
+    await communicator.send_input({"type": "http.request", "body": b"", "more_body": False})
+    start = await communicator.receive_output(10)
+    while (await communicator.receive_output(10)).get("more_body"):
+        pass
+    return int(start["status"]), start["headers"]
+
+
+def test_every_request_runs_django_in_the_one_sync_thread_of_the_process(settings):
+    """Concurrent requests take turns on one long-lived thread instead of a new thread each."""
+    import asyncio
+
+    from django.core.signals import request_started
+
+    settings.ALLOWED_HOSTS = ["testserver"]
+    threads: list[str] = []
+
+    def record(**kwargs: object) -> None:
+        threads.append(threading.current_thread().name)
+
+    async def three_at_once() -> list[tuple[int, list[tuple[bytes, bytes]]]]:
+        return list(await asyncio.gather(*(_get("/login/") for _ in range(3))))
+
+    request_started.connect(record)
+    try:
+        responses = asyncio.run(three_at_once())
+    finally:
+        request_started.disconnect(record)
+    assert [status for status, _ in responses] == [200, 200, 200]
+    assert len(threads) == 3 and len(set(threads)) == 1 and threads[0].startswith("kefu-sync")
+
+
+def test_header_values_have_no_padding_that_strict_http_parsers_refuse():
+    import asyncio
+
+    status, headers = asyncio.run(_get("/login/"))
+    cookies = [value for name, value in headers if name.lower() == b"set-cookie"]
+    assert status == 200 and cookies and cookies[0].startswith(b"csrftoken=")
+    assert all(value == value.strip() for _, value in headers)

@@ -42,6 +42,12 @@ def test_kefu_up_serves_the_demo_on_first_run(tmp_path):
                 time.sleep(0.5)
         assert 'name="password"' in body
         assert (tmp_path / "kefu.sqlite3").exists()
+        # The worker's scheduler delivers the demo tickets' acknowledgements from the outbox.
+        outbox = tmp_path / "sent-mail"
+        while time.monotonic() < deadline and not (outbox.is_dir() and any(outbox.iterdir())):
+            time.sleep(0.5)
+        sent = "".join(path.read_text() for path in outbox.iterdir()) if outbox.is_dir() else ""
+        assert "/t/" in sent, "no acknowledgement with a tracking link was delivered"
     finally:
         proc.terminate()
         try:

@@ -55,7 +55,7 @@ class Command(BaseCommand):
             "--port", str(options["port"]), "--log-level", "warning",
         ], env=env)]
         if not options["no_worker"]:
-            children.append(subprocess.Popen([sys.executable, "-m", "kefu", "db_worker"], env=env))
+            children.append(subprocess.Popen([sys.executable, "-m", "kefu", "worker", "--scheduler"], env=env))
 
         def stop(signum: int, frame: FrameType | None) -> None:
             for child in children:

@@ -1,0 +1,124 @@
+"""Django's SQLite backend with a per-process connection pool and a queue for writers.
+
+Pool: under ASGI each request runs its synchronous code in a new thread and so opened a new SQLite
+connection (~1 ms of schema read and pragmas, and a cold page cache) per request. Closing a connection
+now returns it, rolled back, to a pool keyed by process and database file.
+
+Writer queue: SQLite lets one transaction write at a time, and a writer that finds the database locked
+sleeps in SQLite's busy handler in growing steps (up to 100 ms) even when the lock is freed a moment
+later: under 8 concurrent API clients the p95 of ticket creation was ~450 ms. A transaction now first
+takes an exclusive ``flock`` on ``<database>.writers`` (behind a per-process mutex), so waiting writers
+queue in the kernel and the next one starts as soon as the previous one commits. The lock only orders
+writers; SQLite's own locking still guarantees correctness. In-memory databases (the tests) use neither.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import queue
+import sqlite3
+import threading
+from typing import Any
+
+from django.db.backends.sqlite3 import base
+
+POOL_SIZE = int(os.environ.get("KEFU_DB_POOL_SIZE", "8"))
+_pools: dict[tuple[int, str], queue.LifoQueue[sqlite3.Connection]] = {}
+_writer_locks: dict[tuple[int, str], WriterLock] = {}
+_registry_lock = threading.Lock()
+
+
+def _pool(name: str) -> queue.LifoQueue[sqlite3.Connection]:
+    # Keyed by pid: a connection or a lock file descriptor must never cross a fork.
+    with _registry_lock:
+        return _pools.setdefault((os.getpid(), name), queue.LifoQueue(maxsize=POOL_SIZE))
+
+
+class WriterLock:
+    def __init__(self, path: str) -> None:
+        self._mutex = threading.Lock()
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+
+    def acquire(self) -> None:
+        self._mutex.acquire()
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+        except BaseException:
+            self._mutex.release()
+            raise
+
+    def release(self) -> None:
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._mutex.release()
+
+
+def writer_lock(name: str) -> WriterLock:
+    with _registry_lock:
+        key = (os.getpid(), name)
+        if key not in _writer_locks:
+            _writer_locks[key] = WriterLock(f"{name}.writers")
+        return _writer_locks[key]
+
+
+class DatabaseWrapper(base.DatabaseWrapper):
+    _holds_writer_lock = False
+
+    def _on_file(self) -> bool:
+        return not self.is_in_memory_db()
+
+    def _name(self) -> str:
+        return str(self.settings_dict["NAME"])
+
+    def get_new_connection(self, conn_params: dict[str, Any]) -> sqlite3.Connection:
+        if POOL_SIZE > 0 and self._on_file():
+            try:
+                return _pool(self._name()).get_nowait()
+            except queue.Empty:
+                pass
+        return super().get_new_connection(conn_params)  # type: ignore[no-any-return]
+
+    def _start_transaction_under_autocommit(self) -> None:
+        if self._on_file() and not self._holds_writer_lock:
+            writer_lock(self._name()).acquire()
+            self._holds_writer_lock = True
+        try:
+            super()._start_transaction_under_autocommit()  # type: ignore[misc]
+        except BaseException:
+            self._release_writer_lock()
+            raise
+
+    def _release_writer_lock(self) -> None:
+        if self._holds_writer_lock:
+            self._holds_writer_lock = False
+            writer_lock(self._name()).release()
+
+    def _commit(self) -> None:
+        try:
+            super()._commit()  # type: ignore[misc]
+        finally:
+            self._release_writer_lock()
+
+    def _rollback(self) -> None:
+        try:
+            super()._rollback()  # type: ignore[misc]
+        finally:
+            self._release_writer_lock()
+
+    def _close(self) -> None:
+        conn = self.connection
+        try:
+            if conn is None or POOL_SIZE <= 0 or not self._on_file():
+                super()._close()  # type: ignore[misc]
+                return
+            with self.wrap_database_errors:
+                if conn.in_transaction:
+                    conn.rollback()
+                try:
+                    _pool(self._name()).put_nowait(conn)
+                except queue.Full:
+                    conn.close()
+        finally:
+            self._release_writer_lock()
