@@ -328,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--server", choices=["uvicorn", "gunicorn"], default="uvicorn",
-                        help="uvicorn (ASGI, kefu up's server) or gunicorn (WSGI, gthread, 4 threads per worker)")
+                        help="uvicorn (ASGI, kefu up's server) or gunicorn (WSGI, gthread, 1 thread per worker)")
     parser.add_argument("--requests", type=int, default=200, help="measured requests per operation")
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--duration", type=float, default=20.0, help="seconds of API create load")
