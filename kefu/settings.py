@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "kefu.customers",
     "kefu.tickets",
     "kefu.notifications",
+    "kefu.sla",
     "kefu.api",
     "kefu.web",
 ]

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -34,3 +35,22 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.template} → {self.recipient}"
+
+
+class StaffAlert(models.Model):
+    """A notice for a member of staff: the console's bell lists the unread ones; each is also emailed."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="alerts")
+    ticket_id = models.BigIntegerField(null=True, blank=True)
+    kind = models.CharField(_("kind"), max_length=40)
+    text = models.CharField(_("text"), max_length=300)
+    created_at = models.DateTimeField(default=now)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("staff alert")
+        verbose_name_plural = _("staff alerts")
+        indexes = [models.Index(fields=["user", "read_at", "-created_at"], name="alert_user_unread")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} → {self.user_id}"

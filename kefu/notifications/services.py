@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from django.core.mail import send_mail
 from django.db import transaction
@@ -11,7 +12,10 @@ from django.template.loader import render_to_string
 from django.utils import translation
 
 from kefu.core.clock import now
-from kefu.notifications.models import Notification
+from kefu.notifications.models import Notification, StaffAlert
+
+if TYPE_CHECKING:
+    from kefu.accounts.models import User
 
 MAX_ATTEMPTS = 8
 BATCH = 500
@@ -70,3 +74,20 @@ def deliver_due(limit: int = BATCH) -> int:
         state=Notification.State.PENDING, next_attempt_at__lte=now()
     ).order_by("next_attempt_at").values_list("pk", flat=True)[:limit]
     return sum(deliver(pk) for pk in list(due))
+
+
+def alert_staff(users: Iterable[User], *, kind: str, text: str, ticket_id: int | None = None) -> list[StaffAlert]:
+    """A bell notice for each person, and the same by email, both in the caller's transaction."""
+    alerts = []
+    for user in {u.pk: u for u in users}.values():
+        alerts.append(StaffAlert(user=user, ticket_id=ticket_id, kind=kind, text=text[:300]))
+        queue_notification(recipient=user.email, template="staff_alert", language=user.language or "zh-hans",
+                           ticket_id=ticket_id, context={"text": text, "ticket_id": ticket_id, "name": user.name})
+    return StaffAlert.objects.bulk_create(alerts)
+
+
+def mark_alerts_read(user: User, alert_ids: Iterable[int] | None = None) -> int:
+    unread = StaffAlert.objects.filter(user=user, read_at__isnull=True)
+    if alert_ids is not None:
+        unread = unread.filter(pk__in=list(alert_ids))
+    return unread.update(read_at=now())

@@ -29,6 +29,7 @@ from kefu.core.clock import now
 from kefu.core.errors import DomainError, PermissionDenied
 from kefu.customers.models import Channel, Customer
 from kefu.notifications.services import queue_notification
+from kefu.sla import services as sla_services
 from kefu.tickets.fivew1h import FIELDS as FIVE_W_ONE_H_FIELDS
 from kefu.tickets.models import (
     STATUS_LABELS,
@@ -87,8 +88,10 @@ def sanitize_html(html: str) -> str:
 
 
 def _record(ticket: Ticket, type_: str, *, actor: User | None, public: bool = False, **payload: Any) -> TicketEvent:
-    return TicketEvent.objects.create(ticket=ticket, type=type_, actor=actor, public=public, payload=payload,
-                                      at=now())
+    event = TicketEvent.objects.create(ticket=ticket, type=type_, actor=actor, public=public, payload=payload,
+                                       at=now())
+    sla_services.on_event(ticket, event)  # every change moves the service-level clocks, in this transaction
+    return event
 
 
 def _touch(ticket: Ticket, *fields: str) -> None:
@@ -311,6 +314,7 @@ def open_ticket(
             ]
         TicketEvent.objects.bulk_create(events)
         TicketSearchDocument.objects.create(ticket=ticket, tokens=_search_tokens(ticket, [body]))
+        sla_services.start_for_new_ticket(ticket)
         queue_notification(
             recipient=customer.email,
             template="ticket_received",

@@ -1,0 +1,349 @@
+"""Service-level clocks: policy matching, starting, pausing, meeting and breaching them.
+
+The tickets services call ``start_for_new_ticket`` on intake and ``on_event`` for every timeline event;
+the scheduler calls ``sweep``. Every warning, breach and escalation is itself a timeline event.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from kefu.accounts.models import Role, User
+from kefu.core.clock import now
+from kefu.notifications.services import alert_staff
+from kefu.sla import businesstime as bt
+from kefu.sla import policies
+from kefu.sla.calendars import calendar_for
+from kefu.sla.models import SlaPolicy, TicketClock, TicketSla
+from kefu.tickets.models import PRIORITY_RANK, Priority, Ticket, TicketEvent
+from kefu.tickets.states import Action, Status
+
+Kind, State = TicketClock.Kind, TicketClock.State
+OPEN_STATES = (State.RUNNING, State.WARNING, State.PAUSED)
+TICKING = (State.RUNNING, State.WARNING)
+TERMINAL_STATUSES = frozenset({Status.CLOSED, Status.CANCELLED, Status.MERGED})
+# Fields of a ticket that a policy's conditions read: changing one re-matches the policy.
+CONDITION_FIELDS = frozenset({"priority", "complexity", "channel", "category", "team"})
+MILESTONE_LABELS = {"diagnosis": gettext_lazy("Diagnosis"), "solution_plan": gettext_lazy("Solution plan"),
+                    "difficult_resolution": gettext_lazy("Difficult case resolved")}
+SWEEP_BATCH = 500
+
+
+# ---------------------------------------------------------------------------------------------- matching
+
+
+def _facts(ticket: Ticket) -> policies.TicketFacts:
+    return policies.TicketFacts(
+        priority=ticket.priority, complexity=ticket.complexity, channel=ticket.channel,
+        tier=ticket.customer.tier, category=ticket.category.slug if ticket.category else "", team_id=ticket.team_id,
+    )
+
+
+def matching_policy(ticket: Ticket) -> SlaPolicy | None:
+    candidates = list(SlaPolicy.objects.filter(active=True).prefetch_related("teams"))
+    keyed = [(p, p.conditions(frozenset(t.pk for t in p.teams.all()))) for p in candidates]
+    return policies.first_match(keyed, _facts(ticket))
+
+
+def _targets(policy: SlaPolicy, ticket: Ticket) -> policies.Targets:
+    return policies.for_customer(policy.targets(), ticket.customer.tier, policy.priority_lane_percent)
+
+
+# ---------------------------------------------------------------------------------------------- clocks
+
+
+def _calendar(clock: TicketClock) -> bt.Calendar:
+    return calendar_for(clock.calendar_id, settings.TIME_ZONE)
+
+
+def _schedule(clock: TicketClock, start: dt.datetime, seconds: float) -> None:
+    """Due and warning times for `seconds` of (business) time from `start`."""
+    calendar = _calendar(clock)
+    clock.due_at = bt.add(calendar, start, seconds)
+    already = clock.target_seconds - seconds  # time used before a pause
+    warn_in = policies.warning_after(clock.target_seconds, clock.warning_percent) - already
+    clock.warn_at = bt.add(calendar, start, max(0.0, warn_in)) if clock.state == State.RUNNING else None
+    clock.next_check_at = clock.warn_at if clock.state == State.RUNNING else clock.due_at
+
+
+def _new_clock(ticket: Ticket, policy: SlaPolicy, kind: str, minutes: int, start: dt.datetime,
+               name: str = "") -> TicketClock:
+    clock = TicketClock(ticket=ticket, kind=kind, name=name, target_seconds=minutes * 60, calendar=policy.calendar,
+                        warning_percent=policy.warning_percent, started_at=start)
+    _schedule(clock, start, clock.target_seconds)
+    return clock
+
+
+def _record(ticket: Ticket, type_: str, *, at: dt.datetime | None = None, **payload: object) -> TicketEvent:
+    return TicketEvent.objects.create(ticket=ticket, type=type_, actor=None, public=False, payload=payload,
+                                      at=at or now())
+
+
+def _minutes_by_kind(targets: policies.Targets) -> dict[str, int | None]:
+    return {Kind.FIRST_RESPONSE: targets.first_response, Kind.RESOLUTION: targets.resolution,
+            Kind.UPDATE: targets.update_every, Kind.REEVALUATION: targets.reevaluation}
+
+
+def _start(ticket: Ticket, policy: SlaPolicy, kinds: Iterable[str], start: dt.datetime,
+           milestones_on: str | None = None) -> list[TicketClock]:
+    targets = _targets(policy, ticket)
+    minutes = _minutes_by_kind(targets)
+    clocks = [_new_clock(ticket, policy, kind, m, start) for kind in kinds if (m := minutes.get(kind))]
+    if milestones_on:
+        clocks += [_new_clock(ticket, policy, Kind.MILESTONE, m.minutes, start, name=m.name)
+                   for m in targets.milestones if m.starts_on == milestones_on]
+    return TicketClock.objects.bulk_create(clocks)
+
+
+def start_for_new_ticket(ticket: Ticket) -> None:
+    """Match the policy, record it on the ticket and start its clocks (called in the intake transaction)."""
+    policy = matching_policy(ticket)
+    if policy is None:
+        return
+    TicketSla.objects.create(ticket=ticket, policy=policy, policy_name=policy.name,
+                             targets=_targets(policy, ticket).as_dict(), matched_at=ticket.created_at)
+    kinds = [Kind.FIRST_RESPONSE, Kind.RESOLUTION]
+    _start(ticket, policy, kinds, ticket.created_at, milestones_on="created")
+    if ticket.status == Status.OPEN:  # accepted at intake
+        _start(ticket, policy, [], ticket.created_at, milestones_on="accepted")
+    _record(ticket, "sla_applied", at=ticket.created_at, policy=policy.name, targets=_targets(policy, ticket).as_dict())
+
+
+def _policy_of(ticket: Ticket) -> SlaPolicy | None:
+    sla = TicketSla.objects.select_related("policy__calendar").filter(ticket=ticket).first()
+    return sla.policy if sla is not None else None
+
+
+def _open_clocks(ticket: Ticket, *kinds: str) -> list[TicketClock]:
+    clocks = TicketClock.objects.select_for_update().filter(ticket=ticket, state__in=OPEN_STATES)
+    if kinds:
+        clocks = clocks.filter(kind__in=kinds)
+    return list(clocks)
+
+
+def _finish(clocks: Iterable[TicketClock], state: str, moment: dt.datetime) -> None:
+    clocks = list(clocks)
+    for clock in clocks:
+        clock.state = state
+        clock.next_check_at = None
+        if state == State.MET:
+            clock.met_at = moment
+    TicketClock.objects.bulk_update(clocks, ["state", "next_check_at", "met_at"])
+
+
+def _pause(clocks: Iterable[TicketClock], moment: dt.datetime) -> None:
+    clocks = [c for c in clocks if c.state in TICKING and c.due_at is not None]
+    for clock in clocks:
+        clock.remaining_seconds = max(0.0, bt.between(_calendar(clock), moment, clock.due_at))  # type: ignore[arg-type]
+        clock.state, clock.paused_at = State.PAUSED, moment
+        clock.due_at = clock.warn_at = clock.next_check_at = None
+    TicketClock.objects.bulk_update(clocks, ["remaining_seconds", "state", "paused_at", "due_at", "warn_at",
+                                             "next_check_at"])
+
+
+def _resume(clocks: Iterable[TicketClock], moment: dt.datetime) -> None:
+    clocks = [c for c in clocks if c.state == State.PAUSED]
+    for clock in clocks:
+        clock.state = State.WARNING if clock.warned_at else State.RUNNING
+        _schedule(clock, moment, clock.remaining_seconds or 0.0)
+        clock.paused_at, clock.remaining_seconds = None, None
+    TicketClock.objects.bulk_update(clocks, ["state", "due_at", "warn_at", "next_check_at", "paused_at",
+                                             "remaining_seconds"])
+
+
+def _restart_updates(ticket: Ticket, policy: SlaPolicy, moment: dt.datetime) -> None:
+    _finish(_open_clocks(ticket, Kind.UPDATE), State.MET, moment)
+    _start(ticket, policy, [Kind.UPDATE], moment)
+
+
+def on_event(ticket: Ticket, event: TicketEvent) -> None:
+    """Move the ticket's clocks for one timeline event (in the event's transaction)."""
+    if event.type.startswith("sla_"):
+        return
+    policy = _policy_of(ticket)
+    if policy is None:
+        return
+    moment = event.at
+    payload = event.payload or {}
+    milestones = [c for c in _open_clocks(ticket, Kind.MILESTONE)
+                  if event.type in _milestone_met_on(policy, c.name)]
+    _finish(milestones, State.MET, moment)
+    if event.type == "replied":
+        _finish(_open_clocks(ticket, Kind.FIRST_RESPONSE), State.MET, moment)
+        if policy.update_every_minutes and ticket.status not in {Status.RESOLVED, *TERMINAL_STATUSES}:
+            _restart_updates(ticket, policy, moment)
+    elif event.type == "status_changed":
+        _on_status_change(ticket, policy, payload.get("action", ""), moment)
+    elif event.type == "updated" and CONDITION_FIELDS & set(payload.get("changes", {})):
+        reapply_policy(ticket, moment)
+
+
+def _milestone_met_on(policy: SlaPolicy, name: str) -> tuple[str, ...]:
+    for milestone in policy.targets().milestones:
+        if milestone.name == name:
+            return milestone.met_on
+    return ()
+
+
+def _on_status_change(ticket: Ticket, policy: SlaPolicy, action: str, moment: dt.datetime) -> None:
+    if action == Action.ACCEPT:
+        _start(ticket, policy, [], moment, milestones_on="accepted")
+    elif action == Action.WAIT_CUSTOMER and policy.pause_when_waiting:
+        _pause(_open_clocks(ticket), moment)
+    elif action == Action.RESUME:
+        _resume(_open_clocks(ticket), moment)
+    elif action == Action.RESOLVE:
+        clocks = _open_clocks(ticket)
+        _finish([c for c in clocks if c.kind in {Kind.RESOLUTION, Kind.REEVALUATION}], State.MET, moment)
+        _finish([c for c in clocks if c.kind not in {Kind.RESOLUTION, Kind.REEVALUATION}], State.CANCELLED, moment)
+    elif action == Action.OBJECT:
+        _start(ticket, policy, [Kind.REEVALUATION], moment)
+        if policy.update_every_minutes:
+            _start(ticket, policy, [Kind.UPDATE], moment)
+    elif action == Action.REOPEN:
+        _start(ticket, policy, [Kind.RESOLUTION], moment)
+    elif action in {Action.CONFIRM, Action.CANCEL, Action.MERGE}:
+        _finish(_open_clocks(ticket), State.CANCELLED, moment)
+
+
+def reapply_policy(ticket: Ticket, moment: dt.datetime | None = None) -> None:
+    """Conditions changed: match again; open clocks keep their start and take the new targets."""
+    moment = moment or now()
+    policy = matching_policy(ticket)
+    sla = TicketSla.objects.filter(ticket=ticket).first()
+    if policy is None or sla is None or sla.policy_id == policy.pk:
+        return
+    targets = _targets(policy, ticket)
+    minutes = _minutes_by_kind(targets)
+    sla.policy, sla.policy_name, sla.targets, sla.matched_at = policy, policy.name, targets.as_dict(), moment
+    sla.save()
+    for clock in _open_clocks(ticket):
+        new_minutes = minutes.get(clock.kind) if clock.kind != Kind.MILESTONE else None
+        if not new_minutes:
+            continue
+        clock.calendar, clock.warning_percent = policy.calendar, policy.warning_percent
+        clock.target_seconds = new_minutes * 60
+        if clock.state == State.PAUSED:
+            continue
+        clock.state = State.RUNNING
+        clock.warned_at = None
+        _schedule(clock, clock.started_at, clock.target_seconds)
+        clock.save()
+    _record(ticket, "sla_policy_changed", at=moment, policy=policy.name, targets=targets.as_dict())
+
+
+@transaction.atomic
+def complete_milestone(ticket: Ticket, name: str, *, actor: User) -> None:
+    clocks = [c for c in _open_clocks(ticket, Kind.MILESTONE) if c.name == name]
+    _finish(clocks, State.MET, now())
+    if clocks:
+        TicketEvent.objects.create(ticket=ticket, type="sla_milestone_met", actor=actor, payload={"name": name})
+
+
+# ---------------------------------------------------------------------------------------------- the sweep
+
+
+def due_clocks(moment: dt.datetime, limit: int = SWEEP_BATCH) -> list[int]:
+    """Ids of the clocks whose warning or due time has come: one range scan of ``clock_next_check``."""
+    return list(TicketClock.objects.filter(next_check_at__lte=moment).order_by("next_check_at")
+                .values_list("pk", flat=True)[:limit])
+
+
+def sweep(moment: dt.datetime | None = None, limit: int = SWEEP_BATCH) -> int:
+    """Warn and breach what is due; returns the number of clocks handled. Safe to run concurrently."""
+    moment = moment or now()
+    handled = 0
+    for clock_id in due_clocks(moment, limit):
+        with transaction.atomic():
+            clock = (TicketClock.objects.select_for_update(skip_locked=True)
+                     .select_related("ticket__owner", "ticket__customer", "ticket__team").filter(pk=clock_id).first())
+            if clock is None or clock.next_check_at is None or clock.next_check_at > moment:
+                continue  # handled by another sweep meanwhile
+            if clock.due_at is not None and clock.due_at <= moment:
+                _breach(clock, moment)
+            else:
+                _warn(clock, moment)
+            handled += 1
+    return handled
+
+
+def _label(clock: TicketClock) -> str:
+    return str(MILESTONE_LABELS.get(clock.name, clock.name)) if clock.kind == Kind.MILESTONE else str(
+        clock.get_kind_display())
+
+
+def _warn(clock: TicketClock, moment: dt.datetime) -> None:
+    clock.state, clock.warned_at, clock.next_check_at = State.WARNING, moment, clock.due_at
+    clock.save(update_fields=["state", "warned_at", "next_check_at"])
+    ticket = clock.ticket
+    _record(ticket, "sla_warning", at=moment, clock=clock.kind, name=clock.name, due_at=_iso(clock.due_at))
+    recipients = [ticket.owner] if ticket.owner else _supervisors(ticket)
+    _alert(recipients, "sla_warning", ticket,
+           lambda: _("%(clock)s on #%(number)s is due at %(due)s.") % _context(ticket, clock))
+
+
+def _breach(clock: TicketClock, moment: dt.datetime) -> None:
+    clock.state, clock.breached_at, clock.next_check_at = State.BREACHED, moment, None
+    clock.save(update_fields=["state", "breached_at", "next_check_at"])
+    ticket = clock.ticket
+    _record(ticket, "sla_breached", at=moment, clock=clock.kind, name=clock.name, due_at=_iso(clock.due_at))
+    recipients = _supervisors(ticket) + ([ticket.owner] if ticket.owner else [])
+    _alert(recipients, "sla_breached", ticket,
+           lambda: _("%(clock)s on #%(number)s was due at %(due)s and is overdue.") % _context(ticket, clock))
+    sla = TicketSla.objects.select_related("policy__breach_team").filter(ticket=ticket).first()
+    if sla is not None and sla.policy is not None:
+        _escalate(ticket, sla.policy, clock, moment)
+
+
+def _escalate(ticket: Ticket, policy: SlaPolicy, clock: TicketClock, moment: dt.datetime) -> None:
+    action = policy.breach_action
+    if action == SlaPolicy.BreachAction.RAISE_PRIORITY:
+        higher = _higher_priority(ticket.priority)
+        if higher is None:
+            return
+        before, ticket.priority = ticket.priority, higher
+        ticket.updated_at = moment
+        ticket.save(update_fields=["priority", "updated_at"])
+        _record(ticket, "escalated", at=moment, action=action, clock=clock.kind, before=before, after=higher)
+        reapply_policy(ticket, moment)
+    elif action == SlaPolicy.BreachAction.REASSIGN_TEAM and policy.breach_team and policy.breach_team != ticket.team:
+        before_team = ticket.team.name if ticket.team else None
+        ticket.team, ticket.owner, ticket.updated_at = policy.breach_team, None, moment
+        ticket.save(update_fields=["team", "owner", "updated_at"])
+        _record(ticket, "escalated", at=moment, action=action, clock=clock.kind, before=before_team,
+                after=policy.breach_team.name)
+
+
+def _higher_priority(priority: str) -> str | None:
+    rank = PRIORITY_RANK[Priority(priority)]
+    return next((p for p, r in PRIORITY_RANK.items() if r == rank - 1), None)
+
+
+def _supervisors(ticket: Ticket) -> list[User]:
+    supervisors = User.objects.filter(is_active=True, role=Role.SUPERVISOR)
+    of_team = list(supervisors.filter(departments=ticket.team_id)) if ticket.team_id else []
+    return of_team or list(supervisors)
+
+
+def _context(ticket: Ticket, clock: TicketClock) -> dict[str, str]:
+    due = clock.due_at.astimezone(ZoneInfo(settings.TIME_ZONE)).strftime("%Y-%m-%d %H:%M") if clock.due_at else ""
+    return {"clock": _label(clock), "number": ticket.number, "due": due}
+
+
+def _alert(users: list[User], kind: str, ticket: Ticket, text: Callable[[], str]) -> None:
+    for user in {u.pk: u for u in users}.values():
+        # Each person reads the alert in their own language.
+        with translation.override(user.language or settings.LANGUAGE_CODE):
+            alert_staff([user], kind=kind, text=text(), ticket_id=ticket.pk)
+
+
+def _iso(moment: dt.datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
