@@ -182,6 +182,7 @@ def test_a_holiday_added_by_an_admin_moves_due_times_at_once():
         before = factories.worked_ticket(owner, priority=Priority.NORMAL, team=team)
     # 8 working hours from Friday 17:00: Monday 30 November 17:00.
     assert _clock(before, Kind.RESOLUTION).due_at == dt.datetime(2026, 11, 30, 17, 0, tzinfo=SHANGHAI)
+    assert policy.calendar is not None
     CalendarException.objects.create(calendar=policy.calendar, date=dt.date(2026, 11, 30),
                                      kind=CalendarException.Kind.HOLIDAY, name="Company day")
     with frozen_at(friday_17):
