@@ -96,6 +96,7 @@ TEMPLATES = [
                 "django.template.context_processors.tz",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "kefu.web.context.staff_alerts",
             ],
         },
     },

@@ -16,6 +16,7 @@ from kefu.sla.businesstime import week_problems
 from kefu.sla.policies import Conditions, Milestone, Targets, milestone_problems
 from kefu.tickets.models import Ticket
 
+MILESTONE_LABELS = {"diagnosis": _("Diagnosis"), "solution_plan": _("Solution plan")}
 OFFICE_HOURS = {str(day): [[9 * 60, 12 * 60], [13 * 60, 18 * 60]] for day in range(5)}
 
 
@@ -215,6 +216,8 @@ class TicketClock(models.Model):
             models.Index(fields=["next_check_at"], name="clock_next_check",
                          condition=Q(next_check_at__isnull=False)),
             models.Index(fields=["ticket", "state"], name="clock_ticket_state"),
+            # The "at risk" view: running clocks, least time left first.
+            models.Index(fields=["due_at"], name="clock_ticking_due", condition=Q(state__in=["running", "warning"])),
         ]
 
     def __str__(self) -> str:
@@ -222,8 +225,23 @@ class TicketClock(models.Model):
 
     @property
     def label(self) -> str:
-        return self.name if self.kind == self.Kind.MILESTONE else str(self.get_kind_display())
+        return clock_label(self.kind, self.name)
+
+    @property
+    def overdue(self) -> bool:
+        return self.due_at is not None and self.state in {self.State.RUNNING, self.State.WARNING, self.State.BREACHED} \
+            and self.due_at <= now()
 
     @property
     def is_open(self) -> bool:
         return self.state in {self.State.RUNNING, self.State.WARNING, self.State.PAUSED}
+
+
+def clock_label(kind: str, name: str = "") -> str:
+    """A clock's name for people: the kind, or a milestone's (translated when it is a default one)."""
+    if kind == TicketClock.Kind.MILESTONE:
+        return str(MILESTONE_LABELS.get(name, name))
+    try:
+        return str(TicketClock.Kind(kind).label)
+    except ValueError:
+        return kind

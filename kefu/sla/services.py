@@ -14,7 +14,6 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from kefu.accounts.models import Role, User
 from kefu.core.clock import now
@@ -32,8 +31,6 @@ TICKING = (State.RUNNING, State.WARNING)
 TERMINAL_STATUSES = frozenset({Status.CLOSED, Status.CANCELLED, Status.MERGED})
 # Fields of a ticket that a policy's conditions read: changing one re-matches the policy.
 CONDITION_FIELDS = frozenset({"priority", "complexity", "channel", "category", "team"})
-MILESTONE_LABELS = {"diagnosis": gettext_lazy("Diagnosis"), "solution_plan": gettext_lazy("Solution plan"),
-                    "difficult_resolution": gettext_lazy("Difficult case resolved")}
 SWEEP_BATCH = 500
 
 
@@ -275,11 +272,6 @@ def sweep(moment: dt.datetime | None = None, limit: int = SWEEP_BATCH) -> int:
     return handled
 
 
-def _label(clock: TicketClock) -> str:
-    return str(MILESTONE_LABELS.get(clock.name, clock.name)) if clock.kind == Kind.MILESTONE else str(
-        clock.get_kind_display())
-
-
 def _warn(clock: TicketClock, moment: dt.datetime) -> None:
     clock.state, clock.warned_at, clock.next_check_at = State.WARNING, moment, clock.due_at
     clock.save(update_fields=["state", "warned_at", "next_check_at"])
@@ -335,7 +327,7 @@ def _supervisors(ticket: Ticket) -> list[User]:
 
 def _context(ticket: Ticket, clock: TicketClock) -> dict[str, str]:
     due = clock.due_at.astimezone(ZoneInfo(settings.TIME_ZONE)).strftime("%Y-%m-%d %H:%M") if clock.due_at else ""
-    return {"clock": _label(clock), "number": ticket.number, "due": due}
+    return {"clock": clock.label, "number": ticket.number, "due": due}
 
 
 def _alert(users: list[User], kind: str, ticket: Ticket, text: Callable[[], str]) -> None:

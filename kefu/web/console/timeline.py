@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from kefu.sla.models import clock_label
 from kefu.tickets.models import STATUS_LABELS, TicketEvent
 from kefu.tickets.states import Status
 
@@ -32,6 +36,16 @@ def _field_label(name: str) -> str:
         return str(getattr(Ticket._meta.get_field(name), "verbose_name", name))
     except FieldDoesNotExist:  # an unknown field name is shown as it was recorded
         return name
+
+
+def _clock(payload: dict[str, Any]) -> str:
+    return clock_label(payload.get("clock", ""), payload.get("name", ""))
+
+
+def _moment(iso: str | None) -> str:
+    if not iso:
+        return "—"
+    return date_format(timezone.localtime(dt.datetime.fromisoformat(iso)), "SHORT_DATETIME_FORMAT")
 
 
 def describe(event: TicketEvent) -> str:
@@ -83,4 +97,15 @@ def describe(event: TicketEvent) -> str:
             return _("Verified the fix internally.")
         case "merged_from":
             return _("Ticket #%(number)s was merged into this one.") % {"number": p.get("source", "")}
+        case "sla_applied" | "sla_policy_changed":
+            return _("Service level: %(policy)s.") % {"policy": p.get("policy", "")}
+        case "sla_warning":
+            return _("%(clock)s is due soon (%(due)s).") % {"clock": _clock(p), "due": _moment(p.get("due_at"))}
+        case "sla_breached":
+            return _("%(clock)s is overdue (was due %(due)s).") % {"clock": _clock(p), "due": _moment(p.get("due_at"))}
+        case "sla_milestone_met":
+            return _("Milestone reached: %(clock)s.") % {"clock": clock_label("milestone", p.get("name", ""))}
+        case "escalated":
+            return _("Escalated after the %(clock)s deadline: %(before)s → %(after)s.") % {
+                "clock": _clock(p), "before": p.get("before") or "—", "after": p.get("after", "")}
     return _("Event: %(type)s") % {"type": event.type}

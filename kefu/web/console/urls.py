@@ -19,6 +19,9 @@ urlpatterns: list[URLPattern] = [
     path("console/tickets/<int:ticket_id>/update/", views.update, name="console_update"),
     path("console/tickets/<int:ticket_id>/merge/", views.merge, name="console_merge"),
     path("console/attachments/<int:attachment_id>/", views.attachment, name="console_attachment"),
+    path("console/at-risk/", views.at_risk, name="console_at_risk"),
+    path("console/alerts/", views.alerts, name="console_alerts"),
+    path("console/alerts/read/", views.alerts_read, name="console_alerts_read"),
     path("console/customers/", views.customer_list, name="console_customers"),
     path("console/customers/<int:customer_id>/", views.customer_detail, name="console_customer"),
 ]

@@ -26,6 +26,9 @@ from kefu.accounts.models import User
 from kefu.core.downloads import download_response
 from kefu.core.errors import DomainError, NotFound, PermissionDenied
 from kefu.customers import selectors as customer_selectors
+from kefu.notifications import selectors as alert_selectors
+from kefu.notifications import services as alert_services
+from kefu.sla import selectors as sla_selectors
 from kefu.tickets import selectors, services
 from kefu.tickets.fivew1h import missing as missing_facts
 from kefu.tickets.models import Complexity, Priority, Ticket
@@ -93,10 +96,13 @@ def ticket_list(request: StaffRequest) -> HttpResponse:
     next_url = ""
     if page is not None and page.next_cursor:
         next_url = "?" + urlencode([*query.lists(), ("cursor", [page.next_cursor])], doseq=True)
+    tickets = page.tickets if page else []
+    nearest = sla_selectors.next_due_by_ticket(t.pk for t in tickets)
     return render(request, "web/console/ticket_list.html", {
         "form": form,
         "page": page,
-        "tickets": page.tickets if page else [],
+        "tickets": tickets,
+        "rows": [(ticket, nearest.get(ticket.pk)) for ticket in tickets],
         "next_url": next_url,
         "first_url": "?" + query.urlencode(),
         "is_paged": bool(request.GET.get("cursor")),
@@ -184,6 +190,8 @@ def ticket_detail(request: StaffRequest, ticket_id: int) -> HttpResponse:
         "history": selectors.customer_history(request.user, ticket),
         "priority_choices": Priority.choices,
         "complexity_choices": Complexity.choices,
+        "clocks": sla_selectors.clocks_of(ticket),
+        "sla": sla_selectors.policy_of(ticket),
     })
 
 
@@ -361,3 +369,23 @@ def customer_detail(request: StaffRequest, customer_id: int) -> HttpResponse:
         "tickets": history.tickets,
         "more_tickets": history.next_cursor is not None,
     })
+
+
+@require_GET
+@staff_required
+def at_risk(request: StaffRequest) -> HttpResponse:
+    """Running service-level clocks on the tickets this person may see, least time left first."""
+    return render(request, "web/console/at_risk.html", {"clocks": sla_selectors.at_risk(request.user)})
+
+
+@require_GET
+@staff_required
+def alerts(request: StaffRequest) -> HttpResponse:
+    return render(request, "web/console/alerts.html", {"alerts": alert_selectors.recent_alerts(request.user)})
+
+
+@require_POST
+@staff_required
+def alerts_read(request: StaffRequest) -> HttpResponse:
+    alert_services.mark_alerts_read(request.user)
+    return redirect("web:console_alerts")

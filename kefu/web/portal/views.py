@@ -35,6 +35,7 @@ from kefu.core.errors import DomainError, NotFound
 from kefu.core.ratelimit import RateLimit, client_ip
 from kefu.customers.services import find_customer_by_email, find_or_create_customer
 from kefu.notifications.services import queue_notification
+from kefu.sla import selectors as sla_selectors
 from kefu.tickets import selectors, services
 from kefu.tickets.models import Message, SolutionOption, Ticket, TicketEvent
 from kefu.tickets.states import TERMINAL, WORKING, Action, Status
@@ -243,6 +244,7 @@ def _ticket_page(request: HttpRequest, access: TicketAccess) -> HttpResponse:
         "can_choose": ticket.chosen_solution_id is None and status in WORKING,
         "can_reply": status not in TERMINAL,
         "awaiting_confirmation": status == Status.RESOLVED,
+        "promise": sla_selectors.customer_promise(ticket),
     }
     return render(request, "web/portal/ticket.html", context)
 

@@ -84,6 +84,9 @@ WEB_GROUPS = {
     "web:console_update": "staff_ticket_write",
     "web:console_merge": "staff_ticket_write",
     "web:console_attachment": "staff_ticket",
+    "web:console_at_risk": "staff",  # lists only the tickets the reader may see (tested in kefu/web/tests)
+    "web:console_alerts": "staff",  # one's own alerts only
+    "web:console_alerts_read": "staff",
     "web:console_customers": "staff",
     "web:console_customer": "staff_customer",
     "web:portal_home": "customer_portal",
