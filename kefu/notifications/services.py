@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import translation
 
+from kefu.core.bulk import insert_rows
 from kefu.core.clock import now
 from kefu.notifications.models import Notification, StaffAlert
 
@@ -76,14 +79,40 @@ def deliver_due(limit: int = BATCH) -> int:
     return sum(deliver(pk) for pk in list(due))
 
 
-def alert_staff(users: Iterable[User], *, kind: str, text: str, ticket_id: int | None = None) -> list[StaffAlert]:
-    """A bell notice for each person, and the same by email, both in the caller's transaction."""
-    alerts = []
-    for user in {u.pk: u for u in users}.values():
-        alerts.append(StaffAlert(user=user, ticket_id=ticket_id, kind=kind, text=text[:300]))
-        queue_notification(recipient=user.email, template="staff_alert", language=user.language or "zh-hans",
-                           ticket_id=ticket_id, context={"text": text, "ticket_id": ticket_id, "name": user.name})
-    return StaffAlert.objects.bulk_create(alerts)
+@dataclass(frozen=True)
+class StaffAlertRequest:
+    user: User
+    kind: str
+    ticket_id: int | None
+    text: Callable[[], str]  # called in the recipient's language
+
+
+def alert_staff_many(requests: Sequence[StaffAlertRequest]) -> None:
+    """Bell notices, plus one email per person listing theirs, written in bulk in the caller's transaction.
+
+    One email per person and call, not per notice: a sweep that finds forty deadlines of one agent
+    sends that agent one message.
+    """
+    moment = now()
+    alerts: list[tuple[Any, ...]] = []
+    digests: dict[int, tuple[User, str, list[tuple[int | None, str]]]] = {}
+    by_language: dict[str, list[StaffAlertRequest]] = {}
+    for request in requests:
+        by_language.setdefault(request.user.language or settings.LANGUAGE_CODE, []).append(request)
+    for language, group in by_language.items():
+        with translation.override(language):  # each person reads it in their own language
+            for request in group:
+                user, text = request.user, request.text()
+                alerts.append((user.pk, request.ticket_id, request.kind, text[:300], moment))
+                digests.setdefault(user.pk, (user, language, []))[2].append((request.ticket_id, text))
+    insert_rows(StaffAlert, ["user", "ticket_id", "kind", "text", "created_at"], alerts)
+    insert_rows(Notification, ["ticket_id", "channel", "recipient", "template", "language", "context", "state",
+                               "attempts", "last_error", "created_at", "next_attempt_at"], [
+        (lines[0][0] if len(lines) == 1 else None, "email", user.email, "staff_alert", language,
+         {"name": user.name, "lines": [{"ticket_id": t, "text": text} for t, text in lines]},
+         Notification.State.PENDING, 0, "", moment, moment)
+        for user, language, lines in digests.values() if user.email
+    ])
 
 
 def mark_alerts_read(user: User, alert_ids: Iterable[int] | None = None) -> int:

@@ -8,20 +8,22 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import translation
+from django.db.models import F
 from django.utils.translation import gettext as _
 
 from kefu.accounts.models import Role, User
+from kefu.core.bulk import insert_rows
 from kefu.core.clock import now
-from kefu.notifications.services import alert_staff
+from kefu.notifications.services import StaffAlertRequest, alert_staff_many
 from kefu.sla import businesstime as bt
 from kefu.sla import policies
 from kefu.sla.calendars import calendar_for
-from kefu.sla.models import SlaPolicy, TicketClock, TicketSla
+from kefu.sla.models import SlaPolicy, TicketClock, TicketSla, clock_label
 from kefu.tickets.models import PRIORITY_RANK, Priority, Ticket, TicketEvent
 from kefu.tickets.states import Action, Status
 
@@ -31,7 +33,7 @@ TICKING = (State.RUNNING, State.WARNING)
 TERMINAL_STATUSES = frozenset({Status.CLOSED, Status.CANCELLED, Status.MERGED})
 # Fields of a ticket that a policy's conditions read: changing one re-matches the policy.
 CONDITION_FIELDS = frozenset({"priority", "complexity", "channel", "category", "team"})
-SWEEP_BATCH = 500
+SWEEP_BATCH = 2000
 
 
 # ---------------------------------------------------------------------------------------------- matching
@@ -254,48 +256,96 @@ def due_clocks(moment: dt.datetime, limit: int = SWEEP_BATCH) -> list[int]:
                 .values_list("pk", flat=True)[:limit])
 
 
+@dataclass(frozen=True)
+class DueClock:
+    """What the sweep reads of a due clock (plain values: no model instances for thousands of rows)."""
+
+    pk: int
+    ticket_id: int
+    kind: str
+    name: str
+    due_at: dt.datetime | None
+    team_id: int | None
+    owner_id: int | None
+
+    @property
+    def label(self) -> str:
+        return clock_label(self.kind, self.name)
+
+
 def sweep(moment: dt.datetime | None = None, limit: int = SWEEP_BATCH) -> int:
-    """Warn and breach what is due; returns the number of clocks handled. Safe to run concurrently."""
+    """Warn and breach one batch of what is due; returns how many clocks it handled.
+
+    Set-based, so that its cost follows the number of due clocks: one locked read of the batch, two
+    updates, and bulk inserts of the timeline events, the bell alerts and their emails. Rows another
+    sweep holds are skipped (PostgreSQL), so two sweeps never report a clock twice.
+    """
     moment = moment or now()
-    handled = 0
-    for clock_id in due_clocks(moment, limit):
-        with transaction.atomic():
-            clock = (TicketClock.objects.select_for_update(skip_locked=True)
-                     .select_related("ticket__owner", "ticket__customer", "ticket__team").filter(pk=clock_id).first())
-            if clock is None or clock.next_check_at is None or clock.next_check_at > moment:
-                continue  # handled by another sweep meanwhile
-            if clock.due_at is not None and clock.due_at <= moment:
-                _breach(clock, moment)
-            else:
-                _warn(clock, moment)
-            handled += 1
-    return handled
+    with transaction.atomic():
+        clocks = [DueClock(*row) for row in (
+            TicketClock.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(next_check_at__lte=moment).order_by("next_check_at")
+            .values_list("pk", "ticket_id", "kind", "name", "due_at", "ticket__team_id", "ticket__owner_id")[:limit]
+        )]
+        if not clocks:
+            return 0
+        breached = [c for c in clocks if c.due_at is not None and c.due_at <= moment]
+        warned = [c for c in clocks if c.due_at is None or c.due_at > moment]
+        TicketClock.objects.filter(pk__in=[c.pk for c in warned]).update(
+            state=State.WARNING, warned_at=moment, next_check_at=F("due_at"))
+        TicketClock.objects.filter(pk__in=[c.pk for c in breached]).update(
+            state=State.BREACHED, breached_at=moment, next_check_at=None)
+        insert_rows(TicketEvent, ["ticket", "type", "actor", "public", "at", "payload"],
+                    [_sweep_event(c, "sla_warning", moment) for c in warned]
+                    + [_sweep_event(c, "sla_breached", moment) for c in breached])
+        _alert_for_sweep(warned, breached)
+        _escalate_breaches(breached, moment)
+    return len(clocks)
 
 
-def _warn(clock: TicketClock, moment: dt.datetime) -> None:
-    clock.state, clock.warned_at, clock.next_check_at = State.WARNING, moment, clock.due_at
-    clock.save(update_fields=["state", "warned_at", "next_check_at"])
-    ticket = clock.ticket
-    _record(ticket, "sla_warning", at=moment, clock=clock.kind, name=clock.name, due_at=_iso(clock.due_at))
-    recipients = [ticket.owner] if ticket.owner else _supervisors(ticket)
-    _alert(recipients, "sla_warning", ticket,
-           lambda: _("%(clock)s on #%(number)s is due at %(due)s.") % _context(ticket, clock))
+def _sweep_event(clock: DueClock, type_: str, moment: dt.datetime) -> tuple[object, ...]:
+    return (clock.ticket_id, type_, None, False, moment,
+            {"clock": clock.kind, "name": clock.name, "due_at": _iso(clock.due_at)})
 
 
-def _breach(clock: TicketClock, moment: dt.datetime) -> None:
-    clock.state, clock.breached_at, clock.next_check_at = State.BREACHED, moment, None
-    clock.save(update_fields=["state", "breached_at", "next_check_at"])
-    ticket = clock.ticket
-    _record(ticket, "sla_breached", at=moment, clock=clock.kind, name=clock.name, due_at=_iso(clock.due_at))
-    recipients = _supervisors(ticket) + ([ticket.owner] if ticket.owner else [])
-    _alert(recipients, "sla_breached", ticket,
-           lambda: _("%(clock)s on #%(number)s was due at %(due)s and is overdue.") % _context(ticket, clock))
-    sla = TicketSla.objects.select_related("policy__breach_team").filter(ticket=ticket).first()
-    if sla is not None and sla.policy is not None:
-        _escalate(ticket, sla.policy, clock, moment)
+def _alert_for_sweep(warned: list[DueClock], breached: list[DueClock]) -> None:
+    """A warning goes to the owner (the team's supervisors when nobody owns it); a breach to both."""
+    clocks = [*warned, *breached]
+    supervisors = _supervisors_by_team({c.team_id for c in clocks})
+    owners = User.objects.in_bulk({c.owner_id for c in clocks if c.owner_id is not None})
+    alerts: list[StaffAlertRequest] = []
+    for clock in warned:
+        owner = owners.get(clock.owner_id) if clock.owner_id else None
+        warn = [owner] if owner else supervisors(clock.team_id)
+        alerts += [StaffAlertRequest(user, "sla_warning", clock.ticket_id, _warning_text(clock)) for user in warn]
+    for clock in breached:
+        owner = owners.get(clock.owner_id) if clock.owner_id else None
+        told = {u.pk: u for u in [*supervisors(clock.team_id), *([owner] if owner else [])]}
+        alerts += [StaffAlertRequest(user, "sla_breached", clock.ticket_id, _breach_text(clock))
+                   for user in told.values()]
+    alert_staff_many(alerts)
 
 
-def _escalate(ticket: Ticket, policy: SlaPolicy, clock: TicketClock, moment: dt.datetime) -> None:
+def _warning_text(clock: DueClock) -> Callable[[], str]:
+    return lambda: _("%(clock)s on #%(number)s is due at %(due)s.") % _context(clock)
+
+
+def _breach_text(clock: DueClock) -> Callable[[], str]:
+    return lambda: _("%(clock)s on #%(number)s was due at %(due)s and is overdue.") % _context(clock)
+
+
+def _escalate_breaches(breached: list[DueClock], moment: dt.datetime) -> None:
+    acting = {sla.ticket_id: sla.policy for sla in TicketSla.objects.select_related("policy__breach_team").filter(
+        ticket_id__in={c.ticket_id for c in breached}).exclude(policy__breach_action=SlaPolicy.BreachAction.NOTIFY)
+        if sla.policy is not None}
+    tickets = Ticket.objects.select_related("team", "customer", "category").in_bulk(list(acting))
+    for ticket_id, policy in acting.items():
+        # One step per sweep and ticket, however many of its clocks broke at once.
+        clock = next(c for c in breached if c.ticket_id == ticket_id)
+        _escalate(tickets[ticket_id], policy, clock.kind, moment)
+
+
+def _escalate(ticket: Ticket, policy: SlaPolicy, clock_kind: str, moment: dt.datetime) -> None:
     action = policy.breach_action
     if action == SlaPolicy.BreachAction.RAISE_PRIORITY:
         higher = _higher_priority(ticket.priority)
@@ -304,13 +354,13 @@ def _escalate(ticket: Ticket, policy: SlaPolicy, clock: TicketClock, moment: dt.
         before, ticket.priority = ticket.priority, higher
         ticket.updated_at = moment
         ticket.save(update_fields=["priority", "updated_at"])
-        _record(ticket, "escalated", at=moment, action=action, clock=clock.kind, before=before, after=higher)
+        _record(ticket, "escalated", at=moment, action=action, clock=clock_kind, before=before, after=higher)
         reapply_policy(ticket, moment)
     elif action == SlaPolicy.BreachAction.REASSIGN_TEAM and policy.breach_team and policy.breach_team != ticket.team:
         before_team = ticket.team.name if ticket.team else None
         ticket.team, ticket.owner, ticket.updated_at = policy.breach_team, None, moment
         ticket.save(update_fields=["team", "owner", "updated_at"])
-        _record(ticket, "escalated", at=moment, action=action, clock=clock.kind, before=before_team,
+        _record(ticket, "escalated", at=moment, action=action, clock=clock_kind, before=before_team,
                 after=policy.breach_team.name)
 
 
@@ -319,22 +369,20 @@ def _higher_priority(priority: str) -> str | None:
     return next((p for p, r in PRIORITY_RANK.items() if r == rank - 1), None)
 
 
-def _supervisors(ticket: Ticket) -> list[User]:
-    supervisors = User.objects.filter(is_active=True, role=Role.SUPERVISOR)
-    of_team = list(supervisors.filter(departments=ticket.team_id)) if ticket.team_id else []
-    return of_team or list(supervisors)
+def _supervisors_by_team(team_ids: Iterable[int | None]) -> Callable[[int | None], list[User]]:
+    """Who supervises each team (every supervisor when a team has none), read in two queries."""
+    supervisors = list(User.objects.filter(is_active=True, role=Role.SUPERVISOR))
+    wanted = [t for t in set(team_ids) if t is not None]
+    by_team: dict[int, list[User]] = {}
+    for user in User.objects.filter(is_active=True, role=Role.SUPERVISOR, departments__in=wanted).annotate(
+            team=F("departments")):
+        by_team.setdefault(user.team, []).append(user)  # type: ignore[attr-defined]
+    return lambda team_id: by_team.get(team_id, []) if team_id in by_team else supervisors
 
 
-def _context(ticket: Ticket, clock: TicketClock) -> dict[str, str]:
+def _context(clock: DueClock) -> dict[str, str]:
     due = clock.due_at.astimezone(ZoneInfo(settings.TIME_ZONE)).strftime("%Y-%m-%d %H:%M") if clock.due_at else ""
-    return {"clock": clock.label, "number": ticket.number, "due": due}
-
-
-def _alert(users: list[User], kind: str, ticket: Ticket, text: Callable[[], str]) -> None:
-    for user in {u.pk: u for u in users}.values():
-        # Each person reads the alert in their own language.
-        with translation.override(user.language or settings.LANGUAGE_CODE):
-            alert_staff([user], kind=kind, text=text(), ticket_id=ticket.pk)
+    return {"clock": clock.label, "number": str(clock.ticket_id), "due": due}
 
 
 def _iso(moment: dt.datetime | None) -> str | None:

@@ -8,7 +8,8 @@ import pytest
 from kefu.accounts.models import Role
 from kefu.core.clock import frozen_at
 from kefu.customers.services import set_customer_tier
-from kefu.notifications.models import StaffAlert
+from kefu.notifications.models import Notification, StaffAlert
+from kefu.notifications.services import render_notification
 from kefu.sla import services as sla
 from kefu.sla.models import BusinessCalendar, CalendarException, SlaPolicy, TicketClock, TicketSla
 from kefu.testing import factories
@@ -49,6 +50,10 @@ def test_an_urgent_ticket_without_a_reply_warns_at_24_minutes_and_breaches_at_30
     assert [e.payload["clock"] for e in _events(ticket, "sla_warning")] == ["first_response"]
     assert StaffAlert.objects.filter(user=owner, kind="sla_warning", ticket_id=ticket.pk).exists()
     assert not StaffAlert.objects.filter(user=supervisor, kind="sla_warning").exists()
+    [email] = Notification.objects.filter(recipient=owner.email, template="staff_alert")
+    subject, body = render_notification(email)
+    assert subject == f"[#{ticket.number}] First response on #{ticket.number} is due at 2026-11-23 10:30."
+    assert "- First response on" in body
 
     assert sla.sweep(MONDAY_10 + dt.timedelta(minutes=29)) == 0
     assert sla.sweep(MONDAY_10 + dt.timedelta(minutes=30)) == 1
@@ -201,3 +206,15 @@ def test_bad_calendar_and_milestone_settings_are_explained():
     with pytest.raises(ValidationError) as caught:
         policy.full_clean()
     assert "positive whole number" in str(caught.value)
+
+
+def test_one_sweep_sends_each_person_one_email_however_many_deadlines():
+    team, owner, _supervisor = _team_with_people()
+    with frozen_at(MONDAY_10):
+        tickets = [factories.worked_ticket(owner, priority=Priority.URGENT, team=team) for _ in range(3)]
+    sla.sweep(MONDAY_10 + dt.timedelta(minutes=25))
+    assert StaffAlert.objects.filter(user=owner, kind="sla_warning").count() == 3
+    [email] = Notification.objects.filter(recipient=owner.email, template="staff_alert")
+    subject, body = render_notification(email)
+    assert subject == "3 alerts from kefu"
+    assert all(f"#{t.number}" in body for t in tickets)
