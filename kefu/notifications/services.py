@@ -6,9 +6,10 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import translation
@@ -46,8 +47,19 @@ def render_notification(notification: Notification) -> tuple[str, str]:
     return " ".join(subject.split()), body
 
 
+def delivery_key(notification: Notification) -> str:
+    """The idempotency key of a notification, the same on every attempt: its email's Message-ID.
+
+    A worker killed after the mail server accepted a message but before the row was marked delivered
+    sends it again on restart (at least once); the receiver recognises the repeat by this key.
+    """
+    host = urlsplit(settings.PUBLIC_BASE_URL).hostname or "kefu.localhost"
+    return f"<notification.{notification.pk}.{notification.created_at:%Y%m%d%H%M%S}@{host}>"
+
+
 def deliver(notification_id: int) -> bool:
-    """Deliver one notification exactly once; failures back off exponentially. Idempotent."""
+    """Deliver one notification; failures back off exponentially. Idempotent: a delivered row is never
+    sent again, and a repeat after a crash carries the same key."""
     with transaction.atomic():
         # skip_locked: on PostgreSQL a row another worker is sending is left to it.
         notification = Notification.objects.select_for_update(skip_locked=True).filter(pk=notification_id).first()
@@ -55,7 +67,8 @@ def deliver(notification_id: int) -> bool:
             return False
         subject, body = render_notification(notification)
         try:
-            send_mail(subject, body, None, [notification.recipient])
+            EmailMessage(subject, body, None, [notification.recipient],
+                         headers={"Message-ID": delivery_key(notification)}).send()
         except Exception as exc:  # any transport failure is retried later, never lost
             notification.attempts += 1
             notification.last_error = f"{type(exc).__name__}: {exc}"[:2000]
