@@ -1,19 +1,37 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from kefu.core.clock import now
+from kefu.core.ids import new_secret
 
 
-class Notification(models.Model):
-    """The outbox: written in the transaction that caused it, delivered afterwards by the worker."""
+class OutboxRow(models.Model):
+    """Something to deliver once, after the transaction that wrote it: retried with back-off."""
 
     class State(models.TextChoices):
         PENDING = "pending", _("Pending")
         DELIVERED = "delivered", _("Delivered")
         FAILED = "failed", _("Failed")
+
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=now)
+    next_attempt_at = models.DateTimeField(default=now)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class Notification(OutboxRow):
+    """The outbox: written in the transaction that caused it, delivered afterwards by the worker."""
 
     ticket_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     channel = models.CharField(_("channel"), max_length=16, default="email")
@@ -21,12 +39,6 @@ class Notification(models.Model):
     template = models.CharField(_("template"), max_length=64)
     language = models.CharField(_("language"), max_length=10, default="zh-hans")
     context = models.JSONField(default=dict)
-    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.PENDING)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    last_error = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=now)
-    next_attempt_at = models.DateTimeField(default=now)
-    delivered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("notification")
@@ -54,3 +66,63 @@ class StaffAlert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} → {self.user_id}"
+
+
+def _new_webhook_secret() -> str:
+    return new_secret(32)
+
+
+class WebhookEndpoint(models.Model):
+    """Another system that follows ticket events: each is POSTed as JSON, signed with HMAC-SHA256."""
+
+    name = models.CharField(_("name"), max_length=100)
+    url = models.URLField(_("URL"), max_length=500)
+    secret = models.CharField(_("signing secret"), max_length=100, default=_new_webhook_secret)
+    events = models.JSONField(
+        _("event types"), default=list, blank=True,
+        help_text=_('Timeline event types to send, e.g. ["created", "status_changed"]; empty for all.'))
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("webhook endpoint")
+        verbose_name_plural = _("webhook endpoints")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        super().save(*args, **kwargs)
+        from kefu.notifications.services import forget_endpoints
+
+        # This process sees the change at once, others within a few seconds. Endpoints are switched off,
+        # never deleted (admin), so a process with an older list never points a delivery at a missing row.
+        forget_endpoints()
+
+    def clean(self) -> None:
+        if not self.url.startswith(("http://", "https://")):
+            raise ValidationError({"url": _("Webhooks are sent over http or https only.")})
+        if not isinstance(self.events, list) or not all(isinstance(e, str) for e in self.events):
+            raise ValidationError({"events": _("A list of event type names, or empty for all.")})
+
+    def wants(self, event_type: str) -> bool:
+        return self.active and (not self.events or event_type in self.events)
+
+
+class WebhookDelivery(OutboxRow):
+    """One event for one endpoint: the delivery log. `key` is the idempotency key sent with each attempt."""
+
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    key = models.CharField(max_length=80)
+    event_type = models.CharField(max_length=40)
+    ticket_id = models.BigIntegerField(null=True, blank=True)
+    payload = models.JSONField(default=dict)
+    last_status = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+        indexes = [models.Index(fields=["state", "next_attempt_at"], name="webhook_due")]
+        constraints = [models.UniqueConstraint(fields=["endpoint", "key"], name="webhook_delivery_once")]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} → {self.endpoint_id}"

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
+import json
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -16,13 +22,16 @@ from django.utils import translation
 
 from kefu.core.bulk import insert_rows
 from kefu.core.clock import now
-from kefu.notifications.models import Notification, StaffAlert
+from kefu.notifications.models import Notification, OutboxRow, StaffAlert, WebhookDelivery, WebhookEndpoint
 
 if TYPE_CHECKING:
     from kefu.accounts.models import User
 
 MAX_ATTEMPTS = 8
 BATCH = 500
+LEASE = dt.timedelta(seconds=60)
+WEBHOOK_TIMEOUT_S = 10
+Row = TypeVar("Row", bound=OutboxRow)
 
 
 def queue_notification(
@@ -60,28 +69,49 @@ def delivery_key(notification: Notification) -> str:
 def deliver(notification_id: int) -> bool:
     """Deliver one notification; failures back off exponentially. Idempotent: a delivered row is never
     sent again, and a repeat after a crash carries the same key."""
+    notification = _claim(Notification, notification_id)
+    if notification is None:
+        return False
+    subject, body = render_notification(notification)
+    try:
+        EmailMessage(subject, body, None, [notification.recipient],
+                     headers={"Message-ID": delivery_key(notification)}).send()
+    except Exception as exc:  # any transport failure is retried later, never lost
+        _settle(notification, error=f"{type(exc).__name__}: {exc}")
+        return False
+    _settle(notification)
+    return True
+
+
+def _claim(model: type[Row], pk: int) -> Row | None:
+    """Take a due row for sending, in a short transaction of its own.
+
+    The send happens outside any transaction (a slow mail server or webhook receiver must not hold
+    SQLite's write lock), under a lease: the row is not due again until LEASE has passed, so a worker
+    killed mid-send leaves it to be retried, with the same key, after that.
+    """
     with transaction.atomic():
-        # skip_locked: on PostgreSQL a row another worker is sending is left to it.
-        notification = Notification.objects.select_for_update(skip_locked=True).filter(pk=notification_id).first()
-        if notification is None or notification.state != Notification.State.PENDING:
-            return False
-        subject, body = render_notification(notification)
-        try:
-            EmailMessage(subject, body, None, [notification.recipient],
-                         headers={"Message-ID": delivery_key(notification)}).send()
-        except Exception as exc:  # any transport failure is retried later, never lost
-            notification.attempts += 1
-            notification.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-            if notification.attempts >= MAX_ATTEMPTS:
-                notification.state = Notification.State.FAILED
-            notification.next_attempt_at = now() + dt.timedelta(seconds=30 * 2 ** notification.attempts)
-            notification.save(update_fields=["attempts", "last_error", "state", "next_attempt_at"])
-            return False
-        notification.state = Notification.State.DELIVERED
-        notification.delivered_at = now()
-        notification.attempts += 1
-        notification.save(update_fields=["state", "delivered_at", "attempts"])
-        return True
+        # skip_locked: on PostgreSQL a row another worker is claiming is left to it.
+        row = (model._default_manager.select_for_update(skip_locked=True)
+               .filter(pk=pk, state=OutboxRow.State.PENDING, next_attempt_at__lte=now()).first())
+        if row is not None:
+            row.next_attempt_at = now() + LEASE
+            row.save(update_fields=["next_attempt_at"])
+        return row
+
+
+def _settle(row: OutboxRow, *, error: str | None = None, **fields: Any) -> None:
+    row.attempts += 1
+    for name, value in fields.items():
+        setattr(row, name, value)
+    if error is None:
+        row.state, row.delivered_at = OutboxRow.State.DELIVERED, now()
+    else:
+        row.last_error = error[:2000]
+        if row.attempts >= MAX_ATTEMPTS:
+            row.state = OutboxRow.State.FAILED
+        row.next_attempt_at = now() + dt.timedelta(seconds=30 * 2 ** row.attempts)
+    row.save(update_fields=["attempts", "state", "delivered_at", "last_error", "next_attempt_at", *fields])
 
 
 def deliver_due(limit: int = BATCH) -> int:
@@ -133,3 +163,82 @@ def mark_alerts_read(user: User, alert_ids: Iterable[int] | None = None) -> int:
     if alert_ids is not None:
         unread = unread.filter(pk__in=list(alert_ids))
     return unread.update(read_at=now())
+
+
+# ---------------------------------------------------------------------------------------------- webhooks
+
+
+@dataclass(frozen=True)
+class WebhookEvent:
+    key: str  # the idempotency key, unique per endpoint
+    type: str
+    ticket_id: int | None
+    payload: dict[str, Any]
+
+
+_endpoints_cache: tuple[float, list[WebhookEndpoint]] = (0.0, [])
+ENDPOINTS_TTL_S = 5.0
+
+
+def active_endpoints() -> list[WebhookEndpoint]:
+    # Read at most every few seconds per process: the intake path pays nothing per event.
+    global _endpoints_cache
+    fetched_at, endpoints = _endpoints_cache
+    if time.monotonic() - fetched_at > ENDPOINTS_TTL_S:
+        endpoints = list(WebhookEndpoint.objects.filter(active=True))
+        _endpoints_cache = (time.monotonic(), endpoints)
+    return endpoints
+
+
+def forget_endpoints() -> None:
+    global _endpoints_cache
+    _endpoints_cache = (0.0, [])
+
+
+def queue_webhooks(events: Iterable[WebhookEvent]) -> None:
+    """One delivery per event and interested endpoint, in the caller's transaction (the outbox pattern)."""
+    endpoints = active_endpoints()
+    if not endpoints:
+        return
+    WebhookDelivery.objects.bulk_create(
+        [WebhookDelivery(endpoint=e, key=event.key, event_type=event.type, ticket_id=event.ticket_id,
+                         payload=event.payload) for event in events for e in endpoints if e.wants(event.type)],
+        ignore_conflicts=True)
+
+
+def signature(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def deliver_webhook(delivery_id: int) -> bool:
+    delivery = _claim(WebhookDelivery, delivery_id)
+    if delivery is None:
+        return False
+    endpoint = WebhookEndpoint.objects.get(pk=delivery.endpoint_id)
+    body = json.dumps({"id": delivery.key, "type": delivery.event_type, "ticket_id": delivery.ticket_id,
+                       "created_at": delivery.created_at.isoformat(), "data": delivery.payload},
+                      ensure_ascii=False, separators=(",", ":")).encode()
+    if not endpoint.url.startswith(("http://", "https://")):
+        _settle(delivery, error="only http and https URLs are allowed")
+        return False
+    request = urllib.request.Request(endpoint.url, data=body, method="POST", headers={  # noqa: S310 (checked above)
+        "Content-Type": "application/json", "User-Agent": "kefu-webhooks/1",
+        "X-Kefu-Event": delivery.event_type, "X-Kefu-Delivery": delivery.key,
+        "X-Kefu-Signature": signature(endpoint.secret, body)})
+    try:
+        with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_S) as response:  # noqa: S310 (checked above)
+            status = response.status
+    except urllib.error.HTTPError as exc:
+        _settle(delivery, error=f"HTTP {exc.code}", last_status=exc.code)
+        return False
+    except (OSError, ValueError) as exc:  # refused, timed out, bad URL: retried later, never lost
+        _settle(delivery, error=f"{type(exc).__name__}: {exc}")
+        return False
+    _settle(delivery, last_status=status)
+    return True
+
+
+def deliver_due_webhooks(limit: int = BATCH) -> int:
+    due = (WebhookDelivery.objects.filter(state=OutboxRow.State.PENDING, next_attempt_at__lte=now())
+           .order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
+    return sum(deliver_webhook(pk) for pk in list(due))

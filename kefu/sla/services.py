@@ -19,11 +19,12 @@ from django.utils.translation import gettext as _
 from kefu.accounts.models import Role, User
 from kefu.core.bulk import insert_rows
 from kefu.core.clock import now
-from kefu.notifications.services import StaffAlertRequest, alert_staff_many
+from kefu.notifications.services import StaffAlertRequest, WebhookEvent, alert_staff_many, queue_webhooks
 from kefu.sla import businesstime as bt
 from kefu.sla import policies
 from kefu.sla.calendars import calendar_for
 from kefu.sla.models import SlaPolicy, TicketClock, TicketSla, clock_label
+from kefu.tickets.events import webhook_event
 from kefu.tickets.models import PRIORITY_RANK, Priority, Ticket, TicketEvent
 from kefu.tickets.states import Action, Status
 
@@ -82,8 +83,10 @@ def _new_clock(ticket: Ticket, policy: SlaPolicy, kind: str, minutes: int, start
 
 
 def _record(ticket: Ticket, type_: str, *, at: dt.datetime | None = None, **payload: object) -> TicketEvent:
-    return TicketEvent.objects.create(ticket=ticket, type=type_, actor=None, public=False, payload=payload,
-                                      at=at or now())
+    event = TicketEvent.objects.create(ticket=ticket, type=type_, actor=None, public=False, payload=payload,
+                                       at=at or now())
+    queue_webhooks([webhook_event(ticket, event)])
+    return event
 
 
 def _minutes_by_kind(targets: policies.Targets) -> dict[str, int | None]:
@@ -244,7 +247,8 @@ def complete_milestone(ticket: Ticket, name: str, *, actor: User) -> None:
     clocks = [c for c in _open_clocks(ticket, Kind.MILESTONE) if c.name == name]
     _finish(clocks, State.MET, now())
     if clocks:
-        TicketEvent.objects.create(ticket=ticket, type="sla_milestone_met", actor=actor, payload={"name": name})
+        event = TicketEvent.objects.create(ticket=ticket, type="sla_milestone_met", actor=actor, payload={"name": name})
+        queue_webhooks([webhook_event(ticket, event)])
 
 
 # ---------------------------------------------------------------------------------------------- the sweep
@@ -298,6 +302,8 @@ def sweep(moment: dt.datetime | None = None, limit: int = SWEEP_BATCH) -> int:
         insert_rows(TicketEvent, ["ticket", "type", "actor", "public", "at", "payload"],
                     [_sweep_event(c, "sla_warning", moment) for c in warned]
                     + [_sweep_event(c, "sla_breached", moment) for c in breached])
+        queue_webhooks([_sweep_webhook(c, "sla_warning", moment) for c in warned]
+                       + [_sweep_webhook(c, "sla_breached", moment) for c in breached])
         _alert_for_sweep(warned, breached)
         _escalate_breaches(breached, moment)
     return len(clocks)
@@ -306,6 +312,14 @@ def sweep(moment: dt.datetime | None = None, limit: int = SWEEP_BATCH) -> int:
 def _sweep_event(clock: DueClock, type_: str, moment: dt.datetime) -> tuple[object, ...]:
     return (clock.ticket_id, type_, None, False, moment,
             {"clock": clock.kind, "name": clock.name, "due_at": _iso(clock.due_at)})
+
+
+def _sweep_webhook(clock: DueClock, type_: str, moment: dt.datetime) -> WebhookEvent:
+    # The sweep's events are inserted without reading their ids back; the clock and the step identify them.
+    return WebhookEvent(key=f"clock.{clock.pk}.{type_}", type=type_, ticket_id=clock.ticket_id, payload={
+        "ticket": {"id": clock.ticket_id, "owner_id": clock.owner_id, "team_id": clock.team_id},
+        "at": moment.isoformat(), "details": {"clock": clock.kind, "name": clock.name, "due_at": _iso(clock.due_at)},
+    })
 
 
 def _alert_for_sweep(warned: list[DueClock], breached: list[DueClock]) -> None:

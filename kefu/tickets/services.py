@@ -28,8 +28,9 @@ from kefu.core import textsearch
 from kefu.core.clock import now
 from kefu.core.errors import DomainError, PermissionDenied
 from kefu.customers.models import Channel, Customer
-from kefu.notifications.services import queue_notification
+from kefu.notifications.services import queue_notification, queue_webhooks
 from kefu.sla import services as sla_services
+from kefu.tickets.events import webhook_event
 from kefu.tickets.fivew1h import FIELDS as FIVE_W_ONE_H_FIELDS
 from kefu.tickets.models import (
     STATUS_LABELS,
@@ -91,6 +92,7 @@ def _record(ticket: Ticket, type_: str, *, actor: User | None, public: bool = Fa
     event = TicketEvent.objects.create(ticket=ticket, type=type_, actor=actor, public=public, payload=payload,
                                        at=now())
     sla_services.on_event(ticket, event)  # every change moves the service-level clocks, in this transaction
+    queue_webhooks([webhook_event(ticket, event)])
     return event
 
 
@@ -313,6 +315,7 @@ def open_ticket(
                             payload={"before": Status.NEW, "after": Status.OPEN, "action": Action.ACCEPT}),
             ]
         TicketEvent.objects.bulk_create(events)
+        queue_webhooks([webhook_event(ticket, event) for event in events])
         TicketSearchDocument.objects.create(ticket=ticket, tokens=_search_tokens(ticket, [body]))
         sla_services.start_for_new_ticket(ticket)
         queue_notification(

@@ -1,4 +1,3 @@
-import datetime as dt
 
 import pytest
 from django.core import mail
@@ -37,7 +36,7 @@ def test_failed_delivery_is_kept_and_retried_later(settings):
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 1
     ticket = factories.ticket()
     note = Notification.objects.get(ticket_id=ticket.pk, template="ticket_received")
-    moment = dt.datetime(2026, 11, 22, 8, 0, tzinfo=dt.UTC)
+    moment = note.next_attempt_at
     with frozen_at(moment):
         assert services.deliver(note.pk) is False
     note.refresh_from_db()

@@ -1,0 +1,24 @@
+from django.contrib import admin
+from django.http import HttpRequest
+
+from kefu.core.admin import ReadOnlyAdmin
+from kefu.notifications.models import WebhookDelivery, WebhookEndpoint
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin):
+    list_display = ("name", "url", "active")
+    list_editable = ("active",)
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False  # switched off instead, so that the delivery log keeps its endpoint
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
+    """The delivery log."""
+
+    list_display = ("created_at", "endpoint", "event_type", "ticket_id", "state", "attempts", "last_status",
+                    "delivered_at")
+    list_filter = ("state", "event_type", "endpoint")
+    search_fields = ("key",)
