@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db import models
 from django.http import HttpRequest
 
 from kefu.core.admin import ReadOnlyAdmin
@@ -9,6 +10,7 @@ from kefu.notifications.models import WebhookDelivery, WebhookEndpoint
 class WebhookEndpointAdmin(admin.ModelAdmin):
     list_display = ("name", "url", "active")
     list_editable = ("active",)
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False  # switched off instead, so that the delivery log keeps its endpoint

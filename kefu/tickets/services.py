@@ -20,6 +20,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import F
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 
@@ -409,6 +410,17 @@ def reply_to_customer(
     reindex_ticket(ticket)
     _notify_customer(ticket, _("%(agent)s replied to your request.") % {"agent": actor.name}, message.body_text)
     return message
+
+
+def send_progress_update(ticket: Ticket, *, progress: str, obstacle: str, next_step: str, actor: User) -> Message:
+    """The cadence update (进展/障碍/下一步): a public reply in three parts, in the customer's language."""
+    parts = {"progress": progress.strip(), "obstacle": obstacle.strip(), "next_step": next_step.strip()}
+    if not parts["progress"] or not parts["next_step"]:
+        raise DomainError(_("Say what has progressed and what happens next."), code="update_incomplete")
+    with translation.override(_customer_language(ticket)):
+        headings = {"progress": _("Progress"), "obstacle": _("Obstacles"), "next_step": _("Next step")}
+        body = "\n\n".join(f"{headings[key]}: {text}" for key, text in parts.items() if text)
+    return reply_to_customer(ticket, body, actor=actor)
 
 
 @transaction.atomic

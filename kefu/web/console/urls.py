@@ -10,6 +10,7 @@ urlpatterns: list[URLPattern] = [
     path("console/tickets/<int:ticket_id>/", views.ticket_detail, name="console_ticket"),
     path("console/tickets/<int:ticket_id>/reply/", views.reply, name="console_reply"),
     path("console/tickets/<int:ticket_id>/note/", views.note, name="console_note"),
+    path("console/tickets/<int:ticket_id>/progress/", views.progress_update, name="console_progress"),
     path("console/tickets/<int:ticket_id>/status/", views.change_status, name="console_status"),
     path("console/tickets/<int:ticket_id>/assign/", views.assign, name="console_assign"),
     path("console/tickets/<int:ticket_id>/solutions/", views.solutions, name="console_solutions"),

@@ -160,6 +160,7 @@ def _agent(user_id: str) -> Any:
 @staff_required
 def ticket_detail(request: StaffRequest, ticket_id: int) -> HttpResponse:
     ticket = _ticket_or_404(request, ticket_id)
+    clocks = sla_selectors.clocks_of(ticket)
     customer = ticket.customer
     events = selectors.timeline(request.user, ticket)
     solutions = list(ticket.solutions.all())
@@ -190,7 +191,8 @@ def ticket_detail(request: StaffRequest, ticket_id: int) -> HttpResponse:
         "history": selectors.customer_history(request.user, ticket),
         "priority_choices": Priority.choices,
         "complexity_choices": Complexity.choices,
-        "clocks": sla_selectors.clocks_of(ticket),
+        "clocks": clocks,
+        "update_due": next((c for c in clocks if c.kind == "update" and c.is_open), None),
         "sla": sla_selectors.policy_of(ticket),
     })
 
@@ -220,6 +222,18 @@ def reply(request: StaffRequest, ticket_id: int) -> HttpResponse:
         services.reply_to_customer(ticket, request.POST.get("body", ""), actor=request.user,
                                    uploads=forms.uploads(request.FILES))
         return _("Your reply was sent to the customer.")
+
+    return _act(request, ticket_id, perform)
+
+
+@require_POST
+@staff_required
+def progress_update(request: StaffRequest, ticket_id: int) -> HttpResponse:
+    def perform(ticket: Ticket) -> str:
+        services.send_progress_update(ticket, progress=request.POST.get("progress", ""),
+                                      obstacle=request.POST.get("obstacle", ""),
+                                      next_step=request.POST.get("next_step", ""), actor=request.user)
+        return _("Your progress update was sent to the customer.")
 
     return _act(request, ticket_id, perform)
 

@@ -84,3 +84,29 @@ def test_the_customer_is_told_when_we_will_reply(client, world):
     client.force_login(ticket.customer.user)
     page = _text(client.get(reverse("web:portal_ticket", args=[ticket.pk])))
     assert "We will reply by 2026-11-23 10:30." in page
+
+
+def test_the_progress_update_meets_the_update_clock_and_reaches_the_customer(client, world):
+    ticket = world["urgent"]
+    client.force_login(world["agent"])
+    with frozen_at(MONDAY_10 + dt.timedelta(minutes=5)):
+        client.post(reverse("web:console_reply", args=[ticket.pk]), {"body": "Looking into it."})
+    with frozen_at(MONDAY_10 + dt.timedelta(hours=3)):
+        page = _text(client.get(reverse("web:console_ticket", args=[ticket.pk])))
+        assert '<details class="card composer progress" open>' in page  # the update is due: the form is open
+        response = client.post(reverse("web:console_progress", args=[ticket.pk]), {
+            "progress": "Found the faulty gateway.", "obstacle": "", "next_step": "Switch over at 14:00."})
+    assert response.status_code == 302
+    body = ticket.messages.order_by("-id").first().body_text
+    assert body == "Progress: Found the faulty gateway.\n\nNext step: Switch over at 14:00."
+    from kefu.sla.models import TicketClock
+
+    updates = TicketClock.objects.filter(ticket=ticket, kind="update").order_by("id")
+    assert [c.state for c in updates] == ["met", "running"]  # the reply started it, the update met it
+
+
+def test_a_progress_update_without_a_next_step_is_refused(client, world):
+    client.force_login(world["agent"])
+    response = client.post(reverse("web:console_progress", args=[world["urgent"].pk]),
+                           {"progress": "Some", "next_step": " "}, follow=True)
+    assert "Say what has progressed and what happens next." in _text(response)
