@@ -1,9 +1,10 @@
 from django.contrib import admin
 from django.db import models
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from kefu.core.admin import ReadOnlyAdmin
-from kefu.notifications.models import WebhookDelivery, WebhookEndpoint
+from kefu.notifications.models import TEMPLATE_VARIABLES, NotificationTemplate, WebhookDelivery, WebhookEndpoint
 
 
 @admin.register(WebhookEndpoint)
@@ -24,3 +25,15 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
                     "delivered_at")
     list_filter = ("state", "event_type", "endpoint")
     search_fields = ("key",)
+
+
+@admin.register(NotificationTemplate)
+class NotificationTemplateAdmin(admin.ModelAdmin):
+    list_display = ("template", "language", "subject", "active")
+    list_filter = ("template", "language", "active")
+    readonly_fields = ("variables",)
+    fields = ("template", "language", "variables", "subject", "body", "active")
+
+    @admin.display(description=_("variables"))
+    def variables(self, obj: NotificationTemplate) -> str:
+        return ", ".join(f"{{{{ {name} }}}}" for name in TEMPLATE_VARIABLES.get(obj.template, ())) or "—"

@@ -126,3 +126,42 @@ class WebhookDelivery(OutboxRow):
 
     def __str__(self) -> str:
         return f"{self.event_type} → {self.endpoint_id}"
+
+
+TEMPLATE_VARIABLES = {
+    "ticket_received": ("number", "subject", "customer_name", "owner_name", "tracking_url"),
+    "ticket_update": ("number", "subject", "customer_name", "summary", "body", "tracking_url"),
+    "login_link": ("url", "minutes"),
+    "staff_alert": ("name", "lines"),
+}
+
+
+class NotificationTemplate(models.Model):
+    """An admin's wording for one message in one language, in place of the shipped template."""
+
+    class Language(models.TextChoices):
+        ZH_HANS = "zh-hans", "简体中文"
+        EN = "en", "English"
+
+    template = models.CharField(_("message"), max_length=64, choices=[(t, t) for t in TEMPLATE_VARIABLES])
+    language = models.CharField(_("language"), max_length=10, choices=Language.choices)
+    subject = models.CharField(_("subject"), max_length=300)
+    body = models.TextField(_("body"), help_text=_("Django template syntax: {{ variable }}, {% if %}, {% for %}."))
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("notification template")
+        verbose_name_plural = _("notification templates")
+        constraints = [models.UniqueConstraint(fields=["template", "language"], name="notification_template_once")]
+
+    def __str__(self) -> str:
+        return f"{self.template} ({self.language})"
+
+    def clean(self) -> None:
+        from django.template import Template, TemplateSyntaxError
+
+        for field in ("subject", "body"):
+            try:
+                Template(getattr(self, field))
+            except TemplateSyntaxError as exc:
+                raise ValidationError({field: _("Template error: %(error)s") % {"error": exc}}) from None

@@ -17,12 +17,20 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
+from django.template import Context, Template
 from django.template.loader import render_to_string
 from django.utils import translation
 
 from kefu.core.bulk import insert_rows
 from kefu.core.clock import now
-from kefu.notifications.models import Notification, OutboxRow, StaffAlert, WebhookDelivery, WebhookEndpoint
+from kefu.notifications.models import (
+    Notification,
+    NotificationTemplate,
+    OutboxRow,
+    StaffAlert,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 
 if TYPE_CHECKING:
     from kefu.accounts.models import User
@@ -50,9 +58,17 @@ def queue_notification(
 
 
 def render_notification(notification: Notification) -> tuple[str, str]:
+    """Subject and body in the notification's language: an admin's active wording if there is one, else
+    the shipped template."""
     with translation.override(notification.language):
-        subject = render_to_string(f"notifications/{notification.template}.subject.txt", notification.context)
-        body = render_to_string(f"notifications/{notification.template}.txt", notification.context)
+        custom = NotificationTemplate.objects.filter(template=notification.template,
+                                                     language=notification.language, active=True).first()
+        if custom is not None:
+            context = Context(notification.context, autoescape=False)  # plain-text mail
+            subject, body = Template(custom.subject).render(context), Template(custom.body).render(context)
+        else:
+            subject = render_to_string(f"notifications/{notification.template}.subject.txt", notification.context)
+            body = render_to_string(f"notifications/{notification.template}.txt", notification.context)
     return " ".join(subject.split()), body
 
 

@@ -48,3 +48,25 @@ def test_failed_delivery_is_kept_and_retried_later(settings):
         assert services.deliver_due() == 1
     note.refresh_from_db()
     assert note.state == Notification.State.DELIVERED
+
+
+def test_an_admins_wording_replaces_the_shipped_template_in_its_language_only():
+    from django.core.exceptions import ValidationError
+
+    from kefu.notifications.models import NotificationTemplate
+
+    NotificationTemplate.objects.create(
+        template="ticket_received", language="zh-hans", subject="【{{ number }}】已收到：{{ subject }}",
+        body="{{ customer_name }}您好，{% if owner_name %}{{ owner_name }}负责{% endif %}。")
+    chinese = factories.ticket(factories.customer(language="zh-hans", name="王芳"), subject="<b>屏幕</b>坏了")
+    note = Notification.objects.get(ticket_id=chinese.pk, template="ticket_received")
+    subject, body = services.render_notification(note)
+    assert subject == f"【{chinese.number}】已收到：<b>屏幕</b>坏了"  # plain text: nothing escaped
+    assert body == "王芳您好，。"
+    english = factories.ticket(factories.customer(language="en"), subject="Broken screen")
+    subject, _body = services.render_notification(
+        Notification.objects.get(ticket_id=english.pk, template="ticket_received"))
+    assert subject.startswith(f"[#{english.number}]")  # the shipped English template
+    broken = NotificationTemplate(template="ticket_update", language="en", subject="{% if %}", body="x")
+    with pytest.raises(ValidationError):
+        broken.full_clean()
