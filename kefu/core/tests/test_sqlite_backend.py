@@ -37,11 +37,16 @@ def test_a_closed_connection_is_reused_by_the_next_request(tmp_path):
     second.close()
 
 
-def test_an_unfinished_transaction_is_rolled_back_before_reuse(tmp_path):
+def _database_with_a_table(tmp_path):
     db = tmp_path / "db.sqlite3"
     setup = _wrapper(db)
     setup.cursor().execute("CREATE TABLE t (x INTEGER)")
     setup.close()
+    return db
+
+
+def test_an_unfinished_transaction_is_rolled_back_before_reuse(tmp_path):
+    db = _database_with_a_table(tmp_path)
     writer = _wrapper(db)
     writer.ensure_connection()
     writer._start_transaction_under_autocommit()
@@ -55,10 +60,7 @@ def test_an_unfinished_transaction_is_rolled_back_before_reuse(tmp_path):
 
 
 def test_writers_take_turns_and_the_next_starts_when_the_first_commits(tmp_path):
-    db = tmp_path / "db.sqlite3"
-    setup = _wrapper(db)
-    setup.cursor().execute("CREATE TABLE t (x INTEGER)")
-    setup.close()
+    db = _database_with_a_table(tmp_path)
     order: list[str] = []
     first_started, second_waiting = threading.Event(), threading.Event()
 
