@@ -226,4 +226,8 @@ KEFU: dict[str, Any] = {
     "VERIFICATION_BY": os.environ.get("KEFU_VERIFICATION_BY", "agent"),  # or "supervisor"
     "MAGIC_LINK_MINUTES": int(os.environ.get("KEFU_MAGIC_LINK_MINUTES", "20")),
     "TICKET_PAGE_SIZE": 25,
+    # Outbox deliveries (mail, webhooks): a claimed row waits this long before another attempt may take
+    # it (a worker killed mid-send), and failures back off from RETRY_BASE seconds, doubling each time.
+    "DELIVERY_LEASE_SECONDS": float(os.environ.get("KEFU_DELIVERY_LEASE_SECONDS", "60")),
+    "RETRY_BASE_SECONDS": float(os.environ.get("KEFU_RETRY_BASE_SECONDS", "30")),
 }

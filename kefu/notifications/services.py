@@ -37,7 +37,6 @@ if TYPE_CHECKING:
 
 MAX_ATTEMPTS = 8
 BATCH = 500
-LEASE = dt.timedelta(seconds=60)
 WEBHOOK_TIMEOUT_S = 10
 Row = TypeVar("Row", bound=OutboxRow)
 
@@ -103,15 +102,15 @@ def _claim(model: type[Row], pk: int) -> Row | None:
     """Take a due row for sending, in a short transaction of its own.
 
     The send happens outside any transaction (a slow mail server or webhook receiver must not hold
-    SQLite's write lock), under a lease: the row is not due again until LEASE has passed, so a worker
-    killed mid-send leaves it to be retried, with the same key, after that.
+    SQLite's write lock), under a lease: the row is not due again until the lease has passed
+    (KEFU_DELIVERY_LEASE_SECONDS), so a worker killed mid-send leaves it to be retried, with the same key.
     """
     with transaction.atomic():
         # skip_locked: on PostgreSQL a row another worker is claiming is left to it.
         row = (model._default_manager.select_for_update(skip_locked=True)
                .filter(pk=pk, state=OutboxRow.State.PENDING, next_attempt_at__lte=now()).first())
         if row is not None:
-            row.next_attempt_at = now() + LEASE
+            row.next_attempt_at = now() + dt.timedelta(seconds=settings.KEFU["DELIVERY_LEASE_SECONDS"])
             row.save(update_fields=["next_attempt_at"])
         return row
 
@@ -126,7 +125,7 @@ def _settle(row: OutboxRow, *, error: str | None = None, **fields: Any) -> None:
         row.last_error = error[:2000]
         if row.attempts >= MAX_ATTEMPTS:
             row.state = OutboxRow.State.FAILED
-        row.next_attempt_at = now() + dt.timedelta(seconds=30 * 2 ** row.attempts)
+        row.next_attempt_at = now() + dt.timedelta(seconds=settings.KEFU["RETRY_BASE_SECONDS"] * 2 ** row.attempts)
     row.save(update_fields=["attempts", "state", "delivered_at", "last_error", "next_attempt_at", *fields])
 
 
