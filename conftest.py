@@ -27,6 +27,6 @@ def _media_in_tmp(settings, tmp_path):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
     cache.clear()  # rate-limit counters must not leak from one test into the next
-    from kefu.notifications.services import forget_endpoints
+    from kefu.core.shortcache import forget_all
 
-    forget_endpoints()  # nor webhook endpoints rolled back with an earlier test
+    forget_all()  # nor configuration (webhook endpoints, SLA policies) rolled back with an earlier test

@@ -92,11 +92,11 @@ class WebhookEndpoint(models.Model):
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         super().save(*args, **kwargs)
-        from kefu.notifications.services import forget_endpoints
+        from kefu.notifications.services import active_endpoints
 
         # This process sees the change at once, others within a few seconds. Endpoints are switched off,
         # never deleted (admin), so a process with an older list never points a delivery at a missing row.
-        forget_endpoints()
+        active_endpoints.forget()
 
     def clean(self) -> None:
         if not self.url.startswith(("http://", "https://")):

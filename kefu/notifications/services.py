@@ -6,7 +6,6 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable, Sequence
@@ -23,6 +22,7 @@ from django.utils import translation
 
 from kefu.core.bulk import insert_rows
 from kefu.core.clock import now
+from kefu.core.shortcache import short_lived
 from kefu.notifications.models import (
     Notification,
     NotificationTemplate,
@@ -191,28 +191,13 @@ class WebhookEvent:
     payload: dict[str, Any]
 
 
-_endpoints_cache: tuple[float, list[WebhookEndpoint]] = (0.0, [])
-ENDPOINTS_TTL_S = 5.0
-
-
-def active_endpoints() -> list[WebhookEndpoint]:
-    # Read at most every few seconds per process: the intake path pays nothing per event.
-    global _endpoints_cache
-    fetched_at, endpoints = _endpoints_cache
-    if time.monotonic() - fetched_at > ENDPOINTS_TTL_S:
-        endpoints = list(WebhookEndpoint.objects.filter(active=True))
-        _endpoints_cache = (time.monotonic(), endpoints)
-    return endpoints
-
-
-def forget_endpoints() -> None:
-    global _endpoints_cache
-    _endpoints_cache = (0.0, [])
+# Read at most every few seconds per process: the intake path pays nothing per event.
+active_endpoints = short_lived(lambda: list(WebhookEndpoint.objects.filter(active=True)))
 
 
 def queue_webhooks(events: Iterable[WebhookEvent]) -> None:
     """One delivery per event and interested endpoint, in the caller's transaction (the outbox pattern)."""
-    endpoints = active_endpoints()
+    endpoints = active_endpoints.get()
     if not endpoints:
         return
     WebhookDelivery.objects.bulk_create(

@@ -135,6 +135,12 @@ class SlaPolicy(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        super().save(*args, **kwargs)
+        from kefu.sla.services import active_policies
+
+        active_policies.forget()  # this process at once, the others within seconds (kefu.core.shortcache)
+
     def clean(self) -> None:
         problems = milestone_problems(self.milestones)
         if problems:

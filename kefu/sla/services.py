@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from kefu.accounts.models import Role, User
 from kefu.core.bulk import insert_rows
 from kefu.core.clock import now
+from kefu.core.shortcache import short_lived
 from kefu.notifications.services import StaffAlertRequest, WebhookEvent, alert_staff_many, queue_webhooks
 from kefu.sla import businesstime as bt
 from kefu.sla import policies
@@ -47,10 +48,17 @@ def _facts(ticket: Ticket) -> policies.TicketFacts:
     )
 
 
+def _load_policies() -> list[tuple[SlaPolicy, policies.Conditions]]:
+    candidates = SlaPolicy.objects.filter(active=True).select_related("calendar").prefetch_related("teams")
+    return [(p, p.conditions(frozenset(t.pk for t in p.teams.all()))) for p in candidates]
+
+
+# Read at most every few seconds per process, not on every intake (kefu.core.shortcache).
+active_policies = short_lived(_load_policies)
+
+
 def matching_policy(ticket: Ticket) -> SlaPolicy | None:
-    candidates = list(SlaPolicy.objects.filter(active=True).prefetch_related("teams"))
-    keyed = [(p, p.conditions(frozenset(t.pk for t in p.teams.all()))) for p in candidates]
-    return policies.first_match(keyed, _facts(ticket))
+    return policies.first_match(active_policies.get(), _facts(ticket))
 
 
 def _targets(policy: SlaPolicy, ticket: Ticket) -> policies.Targets:
