@@ -296,11 +296,14 @@ def throughput(port: int, secret: str, concurrency: int, duration: float, max_re
 
 
 def prepare(seed: int, requests: int, warmup: int) -> dict[str, Any]:
-    """In this process: count the data, pick ticket ids, issue the API token."""
+    """In this process: bring the schema up to date, count the data, pick ticket ids, issue the API token."""
     import django
 
     django.setup()
+    from django.core.management import call_command
     from django.db import connection
+
+    call_command("migrate", verbosity=0, interactive=False)  # a database loaded by an older version
 
     from kefu.accounts.models import User
     from kefu.accounts.services import issue_api_token

@@ -9,16 +9,19 @@ from zoneinfo import ZoneInfo
 import holidays
 
 from kefu.core.clock import now
+from kefu.core.shortcache import short_lived
 from kefu.sla import businesstime as bt
 from kefu.sla.models import BusinessCalendar, CalendarException
+
+# When each calendar was last edited, read at most every few seconds per process (kefu.core.shortcache).
+calendar_stamps = short_lived(lambda: dict(BusinessCalendar.objects.values_list("pk", "updated_at")))
 
 
 def calendar_for(calendar_id: int | None, tz_name: str) -> bt.Calendar:
     """The working calendar of a clock; calendar time (24/7) when it has none."""
     if calendar_id is None:
         return bt.always_open(ZoneInfo(tz_name))
-    stamp = BusinessCalendar.objects.filter(pk=calendar_id).values_list("updated_at", flat=True).first()
-    return _build(calendar_id, stamp)
+    return _build(calendar_id, calendar_stamps.get().get(calendar_id))
 
 
 @functools.lru_cache(maxsize=64)

@@ -44,6 +44,12 @@ class BusinessCalendar(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        super().save(*args, **kwargs)
+        from kefu.sla.calendars import calendar_stamps
+
+        calendar_stamps.forget()
+
     def clean(self) -> None:
         problems = week_problems(self.week) if isinstance(self.week, dict) else ["expected an object"]
         if problems:
@@ -85,7 +91,10 @@ class CalendarException(models.Model):
 
     def _touch_calendar(self) -> None:
         # Built calendars are cached by the calendar's updated_at (kefu.sla.calendars).
+        from kefu.sla.calendars import calendar_stamps
+
         BusinessCalendar.objects.filter(pk=self.calendar_id).update(updated_at=now())
+        calendar_stamps.forget()
 
 
 class SlaPolicy(models.Model):
