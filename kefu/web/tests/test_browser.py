@@ -80,17 +80,24 @@ def test_customer_and_agent_close_the_loop_in_chromium(browser, live_server):
     assert re.search(r"/t/[\w-]{20,}/", cust.content())
     _shot(cust, "1-portal-submitted")
     ticket = Ticket.objects.get(pk=int(number))
+    cust.goto(f"{base}/portal/tickets/{number}/")
+    assert "We will reply by" in cust.content()  # the service-level promise
 
     # The agent finds it in the console, replies and proposes a solution.
     desk = _page(browser, errors)
     _sign_in(desk, base, agent.username, factories.PASSWORD)
+    desk.goto(f"{base}/console/at-risk/")
+    desk.wait_for_selector(f"a:has-text('#{number}')")
+    _shot(desk, "2-console-at-risk")
     desk.goto(f"{base}/console/tickets/")
+    assert "left" in desk.inner_text(".sla")  # the countdown on the list
     _shot(desk, "2-console-list")
     desk.click("a:has-text('Router keeps rebooting')")
     desk.wait_for_url(f"**/console/tickets/{number}/")
     desk.fill("form[action$='/reply/'] textarea[name=body]", "We are on it: please keep the router powered on.")
     desk.click("button:has-text('Send reply')")
     desk.wait_for_selector("text=We are on it")
+    assert "First response: met" in desk.inner_text(".sla-panel")
     desk.click("summary:has-text('Propose solutions')")
     desk.fill("input[name=title_1]", "Replace the router")
     desk.fill("textarea[name=tradeoffs_1]", "A courier brings a new one tomorrow.")
