@@ -7,6 +7,7 @@ the scheduler calls ``sweep``. Every warning, breach and escalation is itself a 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
@@ -14,6 +15,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
+from django.utils.translation import get_language, gettext_noop
 from django.utils.translation import gettext as _
 
 from kefu.accounts.models import Role, User
@@ -113,18 +115,22 @@ def _start(ticket: Ticket, policy: SlaPolicy, kinds: Iterable[str], start: dt.da
     return TicketClock.objects.bulk_create(clocks)
 
 
-def start_for_new_ticket(ticket: Ticket) -> None:
-    """Match the policy, record it on the ticket and start its clocks (called in the intake transaction)."""
+def start_for_new_ticket(ticket: Ticket) -> list[TicketEvent]:
+    """Match the policy, record it on the ticket and start its clocks (in the intake transaction).
+
+    Returns the unsaved `sla_applied` event, for intake to write with its other events in one insert.
+    """
     policy = matching_policy(ticket)
     if policy is None:
-        return
-    TicketSla.objects.create(ticket=ticket, policy=policy, policy_name=policy.name,
-                             targets=_targets(policy, ticket).as_dict(), matched_at=ticket.created_at)
-    kinds = [Kind.FIRST_RESPONSE, Kind.RESOLUTION]
-    _start(ticket, policy, kinds, ticket.created_at, milestones_on="created")
+        return []
+    targets = _targets(policy, ticket).as_dict()
+    TicketSla.objects.create(ticket=ticket, policy=policy, policy_name=policy.name, targets=targets,
+                             matched_at=ticket.created_at)
+    _start(ticket, policy, [Kind.FIRST_RESPONSE, Kind.RESOLUTION], ticket.created_at, milestones_on="created")
     if ticket.status == Status.OPEN:  # accepted at intake
         _start(ticket, policy, [], ticket.created_at, milestones_on="accepted")
-    _record(ticket, "sla_applied", at=ticket.created_at, policy=policy.name, targets=_targets(policy, ticket).as_dict())
+    return [TicketEvent(ticket=ticket, type="sla_applied", actor=None, public=False, at=ticket.created_at,
+                        payload={"policy": policy.name, "targets": targets})]
 
 
 def _policy_of(ticket: Ticket) -> SlaPolicy | None:
@@ -280,10 +286,6 @@ class DueClock:
     team_id: int | None
     owner_id: int | None
 
-    @property
-    def label(self) -> str:
-        return clock_label(self.kind, self.name)
-
 
 def sweep(moment: dt.datetime | None = None, limit: int = SWEEP_BATCH) -> int:
     """Warn and breach one batch of what is due; returns how many clocks it handled.
@@ -348,12 +350,27 @@ def _alert_for_sweep(warned: list[DueClock], breached: list[DueClock]) -> None:
     alert_staff_many(alerts)
 
 
+WARNING_TEXT = gettext_noop("%(clock)s on #%(number)s is due at %(due)s.")
+BREACH_TEXT = gettext_noop("%(clock)s on #%(number)s was due at %(due)s and is overdue.")
+
+
 def _warning_text(clock: DueClock) -> Callable[[], str]:
-    return lambda: _("%(clock)s on #%(number)s is due at %(due)s.") % _context(clock)
+    return lambda: _in_language(get_language(), WARNING_TEXT) % _context(clock)
 
 
 def _breach_text(clock: DueClock) -> Callable[[], str]:
-    return lambda: _("%(clock)s on #%(number)s was due at %(due)s and is overdue.") % _context(clock)
+    return lambda: _in_language(get_language(), BREACH_TEXT) % _context(clock)
+
+
+@functools.lru_cache(maxsize=256)
+def _in_language(language: str | None, message: str) -> str:
+    # A sweep words thousands of alerts from a handful of sentences: translate each once per language.
+    return _(message)
+
+
+@functools.lru_cache(maxsize=256)
+def _label_in_language(language: str | None, kind: str, name: str) -> str:
+    return clock_label(kind, name)
 
 
 def _escalate_breaches(breached: list[DueClock], moment: dt.datetime) -> None:
@@ -404,7 +421,8 @@ def _supervisors_by_team(team_ids: Iterable[int | None]) -> Callable[[int | None
 
 def _context(clock: DueClock) -> dict[str, str]:
     due = clock.due_at.astimezone(ZoneInfo(settings.TIME_ZONE)).strftime("%Y-%m-%d %H:%M") if clock.due_at else ""
-    return {"clock": clock.label, "number": str(clock.ticket_id), "due": due}
+    return {"clock": _label_in_language(get_language(), clock.kind, clock.name), "number": str(clock.ticket_id),
+            "due": due}
 
 
 def _iso(moment: dt.datetime | None) -> str | None:

@@ -7,7 +7,9 @@ from kefu.tickets.models import Ticket, TicketEvent
 
 
 def webhook_event(ticket: Ticket, event: TicketEvent) -> WebhookEvent:
-    return WebhookEvent(key=f"event.{event.pk}", type=event.type, ticket_id=ticket.pk, payload={
+    # A bulk insert on SQLite older than 3.35 returns no ids; the ticket, type and moment then identify it.
+    key = f"event.{event.pk}" if event.pk else f"ticket.{ticket.pk}.{event.type}.{event.at.timestamp()}"
+    return WebhookEvent(key=key, type=event.type, ticket_id=ticket.pk, payload={
         "ticket": {"id": ticket.pk, "number": ticket.number, "subject": ticket.subject, "status": ticket.status,
                    "priority": ticket.priority, "channel": ticket.channel, "owner_id": ticket.owner_id,
                    "team_id": ticket.team_id, "customer_id": ticket.customer_id},

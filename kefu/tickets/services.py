@@ -315,10 +315,10 @@ def open_ticket(
                 TicketEvent(ticket=ticket, type="status_changed", actor=None, public=True, at=moment,
                             payload={"before": Status.NEW, "after": Status.OPEN, "action": Action.ACCEPT}),
             ]
+        events += sla_services.start_for_new_ticket(ticket)
         TicketEvent.objects.bulk_create(events)
         queue_webhooks([webhook_event(ticket, event) for event in events])
         TicketSearchDocument.objects.create(ticket=ticket, tokens=_search_tokens(ticket, [body]))
-        sla_services.start_for_new_ticket(ticket)
         queue_notification(
             recipient=customer.email,
             template="ticket_received",
