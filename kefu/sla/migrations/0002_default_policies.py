@@ -3,21 +3,23 @@
 Urgent and chat targets run in calendar time (24/7). The others run on the office calendar (Monday to
 Friday 9:00–12:00 and 13:00–18:00, Asia/Shanghai, mainland China holidays and make-up days), where the
 brief's day-sized targets are read as working days of 8 working hours: "24 h" = 8 h, "daily" = every
-8 h, "72 h" = 24 h of working time. A Friday-evening request is then due on Monday, not on Saturday.
+8 h, "72 h" = 24 h of working time. A Friday-evening request is then due on Monday, not on Saturday. The names are stored in English and
+shown translated (gettext_noop marks them for the catalogs); names an admin types are shown as typed.
 """
 
 from django.db import migrations
+from django.utils.translation import gettext_noop
 
 OFFICE_HOURS = {str(day): [[9 * 60, 12 * 60], [13 * 60, 18 * 60]] for day in range(5)}
 HOUR = 60
 WORKING_DAY = 8 * HOUR
 
 DEFAULT_POLICIES = [
-    {"name": "Urgent — chat and phone", "position": 10, "priorities": ["urgent"], "channels": ["chat", "phone"],
+    {"name": gettext_noop("Urgent — chat and phone"), "position": 10, "priorities": ["urgent"], "channels": ["chat", "phone"],
      "first_response_minutes": 5, "update_every_minutes": 4 * HOUR, "business": False},
-    {"name": "Urgent", "position": 20, "priorities": ["urgent"],
+    {"name": gettext_noop("Urgent"), "position": 20, "priorities": ["urgent"],
      "first_response_minutes": 30, "update_every_minutes": 4 * HOUR, "business": False},
-    {"name": "Complex", "position": 30, "complexities": ["complex", "difficult"],
+    {"name": gettext_noop("Complex"), "position": 30, "complexities": ["complex", "difficult"],
      "first_response_minutes": 4 * HOUR, "update_every_minutes": WORKING_DAY, "resolution_minutes": 3 * WORKING_DAY,
      "milestones": [
          {"name": "diagnosis", "minutes": 1 * HOUR, "starts_on": "accepted", "met_on": ["note_added", "replied"]},
@@ -25,12 +27,12 @@ DEFAULT_POLICIES = [
           "met_on": ["solutions_proposed"]},
      ],
      "breach_action": "raise_priority", "business": True},
-    {"name": "Simple consultation — chat", "position": 40, "channels": ["chat"], "complexities": ["simple"],
+    {"name": gettext_noop("Simple consultation — chat"), "position": 40, "channels": ["chat"], "complexities": ["simple"],
      "first_response_minutes": 1, "resolution_minutes": 4 * HOUR, "business": False},
-    {"name": "Important and regular", "position": 50, "priorities": ["high", "normal"],
+    {"name": gettext_noop("Important and regular"), "position": 50, "priorities": ["high", "normal"],
      "first_response_minutes": 2 * HOUR, "resolution_minutes": WORKING_DAY, "breach_action": "raise_priority",
      "business": True},
-    {"name": "General", "position": 60, "first_response_minutes": WORKING_DAY, "business": True},
+    {"name": gettext_noop("General"), "position": 60, "first_response_minutes": WORKING_DAY, "business": True},
 ]
 
 

@@ -98,7 +98,9 @@ def describe(event: TicketEvent) -> str:
         case "merged_from":
             return _("Ticket #%(number)s was merged into this one.") % {"number": p.get("source", "")}
         case "sla_applied" | "sla_policy_changed":
-            return _("Service level: %(policy)s.") % {"policy": p.get("policy", "")}
+            # Default policy names are in the catalogs (sla/migrations/0002); others show as typed.
+            policy = p.get("policy") or ""
+            return _("Service level: %(policy)s.") % {"policy": _(policy) if policy else "—"}
         case "sla_warning":
             return _("%(clock)s is due soon (%(due)s).") % {"clock": _clock(p), "due": _moment(p.get("due_at"))}
         case "sla_breached":

@@ -110,3 +110,12 @@ def test_a_progress_update_without_a_next_step_is_refused(client, world):
     response = client.post(reverse("web:console_progress", args=[world["urgent"].pk]),
                            {"progress": "Some", "next_step": " "}, follow=True)
     assert "Say what has progressed and what happens next." in _text(response)
+
+
+def test_default_policy_names_are_shown_in_the_readers_language(client, world):
+    agent = world["agent"]
+    agent.language = "zh-hans"
+    agent.save(update_fields=["language"])
+    client.force_login(agent)
+    page = _text(client.get(reverse("web:console_ticket", args=[world["normal"].pk])))
+    assert "策略：重要及常规" in page and "服务水平：重要及常规。" in page
