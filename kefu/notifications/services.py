@@ -173,11 +173,8 @@ def alert_staff_many(requests: Sequence[StaffAlertRequest]) -> None:
     ])
 
 
-def mark_alerts_read(user: User, alert_ids: Iterable[int] | None = None) -> int:
-    unread = StaffAlert.objects.filter(user=user, read_at__isnull=True)
-    if alert_ids is not None:
-        unread = unread.filter(pk__in=list(alert_ids))
-    return unread.update(read_at=now())
+def mark_alerts_read(user: User) -> int:
+    return StaffAlert.objects.filter(user=user, read_at__isnull=True).update(read_at=now())
 
 
 # ---------------------------------------------------------------------------------------------- webhooks

@@ -244,12 +244,16 @@ class TicketClock(models.Model):
 
     @property
     def overdue(self) -> bool:
-        return self.due_at is not None and self.state in {self.State.RUNNING, self.State.WARNING, self.State.BREACHED} \
-            and self.due_at <= now()
+        return self.due_at is not None and self.state in {*TICKING, self.State.BREACHED} and self.due_at <= now()
 
     @property
     def is_open(self) -> bool:
-        return self.state in {self.State.RUNNING, self.State.WARNING, self.State.PAUSED}
+        return self.state in OPEN_STATES
+
+
+# Clocks that count down (the sweep watches them), and those that may still count again (paused).
+TICKING = (TicketClock.State.RUNNING, TicketClock.State.WARNING)
+OPEN_STATES = (*TICKING, TicketClock.State.PAUSED)
 
 
 def clock_label(kind: str, name: str = "") -> str:

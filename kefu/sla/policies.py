@@ -57,7 +57,7 @@ class Milestone:
     """A named step with its own deadline, e.g. "diagnosis within 1 h of acceptance".
 
     It starts on ``created`` or ``accepted`` and is met by the first timeline event of one of the
-    ``met_on`` types (or by hand).
+    ``met_on`` types.
     """
 
     name: str

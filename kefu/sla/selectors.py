@@ -5,20 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from kefu.accounts.models import User
-from kefu.sla.models import TicketClock, TicketSla
+from kefu.sla.models import OPEN_STATES, TICKING, TicketClock, TicketSla
 from kefu.tickets.models import Ticket
 from kefu.tickets.selectors import visible_tickets
 
 State, Kind = TicketClock.State, TicketClock.Kind
-TICKING = (State.RUNNING, State.WARNING)
-OPEN = (*TICKING, State.PAUSED)
 CUSTOMER_PROMISES = (Kind.FIRST_RESPONSE, Kind.UPDATE)
 
 
 def next_due_by_ticket(ticket_ids: Iterable[int]) -> dict[int, TicketClock]:
     """For a page of tickets (already visible to the reader): each one's most urgent open clock."""
     nearest: dict[int, TicketClock] = {}
-    clocks = TicketClock.objects.filter(ticket_id__in=list(ticket_ids), state__in=OPEN)
+    clocks = TicketClock.objects.filter(ticket_id__in=list(ticket_ids), state__in=OPEN_STATES)
     for clock in sorted(clocks, key=lambda c: (c.state == State.PAUSED, c.due_at or c.started_at)):
         nearest.setdefault(clock.ticket_id, clock)
     return nearest

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils.translation import get_language, gettext_noop
 from django.utils.translation import gettext as _
 
@@ -26,15 +26,12 @@ from kefu.notifications.services import StaffAlertRequest, WebhookEvent, alert_s
 from kefu.sla import businesstime as bt
 from kefu.sla import policies
 from kefu.sla.calendars import calendar_for
-from kefu.sla.models import SlaPolicy, TicketClock, TicketSla, clock_label
+from kefu.sla.models import OPEN_STATES, TICKING, SlaPolicy, TicketClock, TicketSla, clock_label
 from kefu.tickets.events import webhook_event
 from kefu.tickets.models import PRIORITY_RANK, Priority, Ticket, TicketEvent
-from kefu.tickets.states import Action, Status
+from kefu.tickets.states import TERMINAL, Action, Status
 
 Kind, State = TicketClock.Kind, TicketClock.State
-OPEN_STATES = (State.RUNNING, State.WARNING, State.PAUSED)
-TICKING = (State.RUNNING, State.WARNING)
-TERMINAL_STATUSES = frozenset({Status.CLOSED, Status.CANCELLED, Status.MERGED})
 # Fields of a ticket that a policy's conditions read: changing one re-matches the policy.
 CONDITION_FIELDS = frozenset({"priority", "complexity", "channel", "category", "team"})
 SWEEP_BATCH = 2000
@@ -194,7 +191,7 @@ def on_event(ticket: Ticket, event: TicketEvent) -> None:
     _finish(milestones, State.MET, moment)
     if event.type == "replied":
         _finish(_open_clocks(ticket, Kind.FIRST_RESPONSE), State.MET, moment)
-        if policy.update_every_minutes and ticket.status not in {Status.RESOLVED, *TERMINAL_STATUSES}:
+        if policy.update_every_minutes and ticket.status not in {Status.RESOLVED, *TERMINAL}:
             _restart_updates(ticket, policy, moment)
     elif event.type == "status_changed":
         _on_status_change(ticket, policy, payload.get("action", ""), moment)
@@ -256,22 +253,16 @@ def reapply_policy(ticket: Ticket, moment: dt.datetime | None = None) -> None:
     _record(ticket, "sla_policy_changed", at=moment, policy=policy.name, targets=targets.as_dict())
 
 
-@transaction.atomic
-def complete_milestone(ticket: Ticket, name: str, *, actor: User) -> None:
-    clocks = [c for c in _open_clocks(ticket, Kind.MILESTONE) if c.name == name]
-    _finish(clocks, State.MET, now())
-    if clocks:
-        event = TicketEvent.objects.create(ticket=ticket, type="sla_milestone_met", actor=actor, payload={"name": name})
-        queue_webhooks([webhook_event(ticket, event)])
-
-
 # ---------------------------------------------------------------------------------------------- the sweep
 
 
+def _due(moment: dt.datetime) -> QuerySet[TicketClock]:
+    """The clocks whose warning or due time has come: one range scan of ``clock_next_check``."""
+    return TicketClock.objects.filter(next_check_at__lte=moment).order_by("next_check_at")
+
+
 def due_clocks(moment: dt.datetime, limit: int = SWEEP_BATCH) -> list[int]:
-    """Ids of the clocks whose warning or due time has come: one range scan of ``clock_next_check``."""
-    return list(TicketClock.objects.filter(next_check_at__lte=moment).order_by("next_check_at")
-                .values_list("pk", flat=True)[:limit])
+    return list(_due(moment).values_list("pk", flat=True)[:limit])
 
 
 @dataclass(frozen=True)
@@ -297,8 +288,7 @@ def sweep(moment: dt.datetime | None = None, limit: int = SWEEP_BATCH) -> int:
     moment = moment or now()
     with transaction.atomic():
         clocks = [DueClock(*row) for row in (
-            TicketClock.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(next_check_at__lte=moment).order_by("next_check_at")
+            _due(moment).select_for_update(skip_locked=True, of=("self",))
             .values_list("pk", "ticket_id", "kind", "name", "due_at", "ticket__team_id", "ticket__owner_id")[:limit]
         )]
         if not clocks:

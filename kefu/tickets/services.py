@@ -153,19 +153,17 @@ def _customer_language(ticket: Ticket) -> str:
 
 
 def _notify_customer(ticket: Ticket, summary: str, body: str = "") -> None:
-    customer = ticket.customer
+    _queue_for_customer(ticket, "ticket_update", summary=summary, body=body)
+
+
+def _queue_for_customer(ticket: Ticket, template: str, **extra: str) -> None:
+    """A message to the ticket's customer; every template gets the same base variables
+    (kefu.notifications.models.TEMPLATE_VARIABLES lists them for admins)."""
     queue_notification(
-        recipient=customer.email,
-        template="ticket_update",
-        language=_customer_language(ticket),
+        recipient=ticket.customer.email, template=template, language=_customer_language(ticket),
         ticket_id=ticket.pk,
-        context={
-            "number": ticket.number,
-            "customer_name": customer.name,
-            "summary": summary,
-            "body": body,
-            "tracking_url": tracking_url(ticket),
-        },
+        context={"number": ticket.number, "subject": ticket.subject, "customer_name": ticket.customer.name,
+                 "tracking_url": tracking_url(ticket), **extra},
     )
 
 
@@ -319,19 +317,7 @@ def open_ticket(
         TicketEvent.objects.bulk_create(events)
         queue_webhooks([webhook_event(ticket, event) for event in events])
         TicketSearchDocument.objects.create(ticket=ticket, tokens=_search_tokens(ticket, [body]))
-        queue_notification(
-            recipient=customer.email,
-            template="ticket_received",
-            language=_customer_language(ticket),
-            ticket_id=ticket.pk,
-            context={
-                "number": ticket.number,
-                "subject": ticket.subject,
-                "customer_name": customer.name,
-                "owner_name": owner.name if owner else "",
-                "tracking_url": tracking_url(ticket),
-            },
-        )
+        _queue_for_customer(ticket, "ticket_received", owner_name=owner.name if owner else "")
     return ticket
 
 

@@ -70,3 +70,15 @@ def test_an_admins_wording_replaces_the_shipped_template_in_its_language_only():
     broken = NotificationTemplate(template="ticket_update", language="en", subject="{% if %}", body="x")
     with pytest.raises(ValidationError):
         broken.full_clean()
+
+
+def test_the_variables_listed_for_admins_are_the_ones_each_message_gets():
+    from kefu.notifications.models import TEMPLATE_VARIABLES
+    from kefu.tickets import services as tickets
+
+    agent = factories.staff()
+    ticket = factories.worked_ticket(agent)
+    tickets.change_status(ticket, "wait_customer", actor=agent)
+    for template in ("ticket_received", "ticket_update"):
+        note = Notification.objects.get(ticket_id=ticket.pk, template=template)
+        assert set(note.context) == set(TEMPLATE_VARIABLES[template])

@@ -11,7 +11,7 @@ from kefu.customers.services import set_customer_tier
 from kefu.notifications.models import Notification, StaffAlert
 from kefu.notifications.services import render_notification
 from kefu.sla import services as sla
-from kefu.sla.models import BusinessCalendar, CalendarException, SlaPolicy, TicketClock, TicketSla
+from kefu.sla.models import OPEN_STATES, BusinessCalendar, CalendarException, SlaPolicy, TicketClock, TicketSla
 from kefu.testing import factories
 from kefu.tickets import services
 from kefu.tickets.models import Priority, TicketEvent
@@ -175,7 +175,7 @@ def test_closing_stops_every_clock():
     with frozen_at(MONDAY_10):
         ticket = factories.worked_ticket(owner, priority=Priority.URGENT, team=team)
         services.change_status(ticket, "cancel", actor=owner, reason="duplicate")
-    assert not TicketClock.objects.filter(ticket=ticket, state__in=sla.OPEN_STATES).exists()
+    assert not TicketClock.objects.filter(ticket=ticket, state__in=OPEN_STATES).exists()
     assert sla.sweep(MONDAY_10 + dt.timedelta(days=3)) == 0
 
 

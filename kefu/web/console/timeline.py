@@ -105,8 +105,6 @@ def describe(event: TicketEvent) -> str:
             return _("%(clock)s is due soon (%(due)s).") % {"clock": _clock(p), "due": _moment(p.get("due_at"))}
         case "sla_breached":
             return _("%(clock)s is overdue (was due %(due)s).") % {"clock": _clock(p), "due": _moment(p.get("due_at"))}
-        case "sla_milestone_met":
-            return _("Milestone reached: %(clock)s.") % {"clock": clock_label("milestone", p.get("name", ""))}
         case "escalated":
             return _("Escalated after the %(clock)s deadline: %(before)s → %(after)s.") % {
                 "clock": _clock(p), "before": p.get("before") or "—", "after": p.get("after", "")}
