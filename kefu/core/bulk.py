@@ -1,10 +1,12 @@
-"""Plain multi-row inserts for the few set-based paths (the SLA sweep) where Django's bulk_create spent
-more time building SQL than the database spent storing the rows."""
+"""Plain inserts for the few paths where Django's save()/bulk_create() spent more time building SQL than
+the database spent storing the rows: the SLA sweep (set-based), and the intake transaction, during which
+on SQLite every other writer waits its turn (kefu.core.sqlite)."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 
@@ -49,3 +51,72 @@ def _converter(column: models.Field[Any, Any], real: Any) -> Any:
             return column.get_db_prep_save(value, real)
 
     return convert
+
+
+M = TypeVar("M", bound=models.Model)
+_statements: dict[tuple[type[models.Model], str], tuple[str, list[models.Field[Any, Any]]]] = {}
+_statements_lock = threading.Lock()
+
+
+def insert_one(obj: M) -> M:
+    """INSERT one unsaved instance and set its primary key; no save(), no signals.
+
+    Field defaults and `auto_now_add` apply as in save(); related objects given as instances must have
+    been saved (their keys are taken now).
+    """
+    real = connections[DEFAULT_DB_ALIAS]
+    sql, fields = _insert_statement(type(obj), real)
+    pk = obj._meta.pk
+    assert pk is not None
+    with real.cursor() as cursor:
+        cursor.execute(f"{sql} RETURNING {real.ops.quote_name(str(pk.column))}", _values(obj, fields, real))
+        setattr(obj, pk.attname, cursor.fetchone()[0])
+    obj._state.adding, obj._state.db = False, real.alias
+    return obj
+
+
+def insert_many(objects: Sequence[models.Model]) -> None:
+    """INSERT unsaved instances of one model in one executemany; no ids back, so the instances stay
+    unsaved (use them for nothing but what they already hold)."""
+    if not objects:
+        return
+    real = connections[DEFAULT_DB_ALIAS]
+    sql, fields = _insert_statement(type(objects[0]), real)
+    params = [_values(obj, fields, real) for obj in objects]
+    with real.cursor() as cursor:
+        cursor.executemany(sql, params)
+
+
+def _values(obj: models.Model, fields: list[models.Field[Any, Any]], real: Any) -> list[Any]:
+    obj._prepare_related_fields_for_save(operation_name="insert")  # type: ignore[attr-defined]  # as bulk_create
+    return [field.get_db_prep_save(field.pre_save(obj, True), real) for field in fields]
+
+
+def _insert_statement(model: type[models.Model], real: Any) -> tuple[str, list[models.Field[Any, Any]]]:
+    key = (model, real.vendor)
+    if key not in _statements:
+        with _statements_lock:
+            opts = model._meta
+            fields = [f for f in opts.concrete_fields if not f.generated and f is not opts.auto_field]
+            quote = real.ops.quote_name
+            # Names come from the model's metadata, never from input; values are parameters.
+            _statements[key] = (
+                f"INSERT INTO {quote(opts.db_table)} ({', '.join(quote(f.column) for f in fields)})"  # noqa: S608
+                f" VALUES ({', '.join(['%s'] * len(fields))})",
+                fields,
+            )
+    return _statements[key]
+
+
+def update_one(model: type[models.Model], pk: Any, **values: Any) -> None:
+    """UPDATE columns of one row by primary key; no save(), no signals."""
+    real = connections[DEFAULT_DB_ALIAS]
+    opts, quote = model._meta, real.ops.quote_name
+    fields = [f for name in values if isinstance(f := opts.get_field(name), models.Field) and f in opts.concrete_fields]
+    if len(fields) != len(values) or opts.pk is None:
+        raise ValueError("update_one takes concrete fields of a model with a primary key")
+    assigned = ", ".join(f"{quote(str(f.column))} = %s" for f in fields)
+    sql = f"UPDATE {quote(opts.db_table)} SET {assigned} WHERE {quote(str(opts.pk.column))} = %s"  # noqa: S608
+    params = [f.get_db_prep_save(v, real) for f, v in zip(fields, values.values(), strict=True)]
+    with real.cursor() as cursor:
+        cursor.execute(sql, [*params, pk])

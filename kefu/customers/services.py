@@ -13,6 +13,7 @@ from kefu.accounts.models import Role, User
 from kefu.core.audit import record_audit
 from kefu.core.errors import DomainError, PermissionDenied
 from kefu.core.ids import new_secret
+from kefu.core.prepared import Prepared
 from kefu.customers.models import Channel, Customer, CustomerIdentity, OrderReference, Tier
 
 EDITABLE_FIELDS = ("name", "email", "phone", "account_ref", "company", "language", "time_zone", "notes",
@@ -83,11 +84,16 @@ def _decimal(value: Decimal | int | str) -> Decimal:
     return result
 
 
+_email_identity = Prepared(  # read at every intake: compiled once (kefu.core.prepared)
+    lambda email: CustomerIdentity.objects.select_related("customer")
+    .filter(channel=Channel.EMAIL, value=email).order_by("pk")[:1], [str])
+
+
 def find_customer_by_email(email: str) -> Customer | None:
     email = _normalise_email(email)
     if not email:
         return None
-    identity = CustomerIdentity.objects.select_related("customer").filter(channel=Channel.EMAIL, value=email).first()
+    identity = _email_identity.first(email)
     if identity is not None:
         return identity.customer
     return Customer.objects.filter(email=email).first()

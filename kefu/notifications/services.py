@@ -20,7 +20,7 @@ from django.template import Context, Template
 from django.template.loader import render_to_string
 from django.utils import translation
 
-from kefu.core.bulk import insert_rows
+from kefu.core.bulk import insert_many, insert_rows
 from kefu.core.clock import now
 from kefu.core.shortcache import short_lived
 from kefu.notifications.models import (
@@ -44,16 +44,12 @@ Row = TypeVar("Row", bound=OutboxRow)
 def queue_notification(
     *, recipient: str, template: str, context: dict[str, Any], language: str, ticket_id: int | None = None,
     channel: str = "email",
-) -> Notification | None:
+) -> None:
     """Write an outbox row in the caller's transaction; the scheduler's delivery sweep sends it once the
     transaction has committed (within seconds), so the write path pays for one insert and nothing more."""
-    if not recipient:
-        return None
-    notification = Notification.objects.create(
-        ticket_id=ticket_id, channel=channel, recipient=recipient, template=template,
-        language=language or "zh-hans", context=context,
-    )
-    return notification
+    if recipient:
+        insert_many([Notification(ticket_id=ticket_id, channel=channel, recipient=recipient, template=template,
+                                  language=language or "zh-hans", context=context)])
 
 
 def render_notification(notification: Notification) -> tuple[str, str]:

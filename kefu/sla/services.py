@@ -1,6 +1,6 @@
 """Service-level clocks: policy matching, starting, pausing, meeting and breaching them.
 
-The tickets services call ``start_for_new_ticket`` on intake and ``on_event`` for every timeline event;
+The tickets services call ``plan_for_new_ticket`` and ``save_plan`` on intake and ``on_event`` for every timeline event;
 the scheduler calls ``sweep``. Every warning, breach and escalation is itself a timeline event.
 """
 
@@ -19,7 +19,7 @@ from django.utils.translation import get_language, gettext_noop
 from django.utils.translation import gettext as _
 
 from kefu.accounts.models import Role, User
-from kefu.core.bulk import insert_rows
+from kefu.core.bulk import insert_many, insert_rows
 from kefu.core.clock import now
 from kefu.core.shortcache import short_lived
 from kefu.notifications.services import StaffAlertRequest, WebhookEvent, alert_staff_many, queue_webhooks
@@ -101,33 +101,58 @@ def _minutes_by_kind(targets: policies.Targets) -> dict[str, int | None]:
             Kind.UPDATE: targets.update_every, Kind.REEVALUATION: targets.reevaluation}
 
 
-def _start(ticket: Ticket, policy: SlaPolicy, kinds: Iterable[str], start: dt.datetime,
-           milestones_on: str | None = None) -> list[TicketClock]:
-    targets = _targets(policy, ticket)
+def _new_clocks(ticket: Ticket, policy: SlaPolicy, targets: policies.Targets, kinds: Iterable[str],
+                start: dt.datetime, milestones_on: str | None = None) -> list[TicketClock]:
     minutes = _minutes_by_kind(targets)
     clocks = [_new_clock(ticket, policy, kind, m, start) for kind in kinds if (m := minutes.get(kind))]
     if milestones_on:
         clocks += [_new_clock(ticket, policy, Kind.MILESTONE, m.minutes, start, name=m.name)
                    for m in targets.milestones if m.starts_on == milestones_on]
-    return TicketClock.objects.bulk_create(clocks)
+    return clocks
 
 
-def start_for_new_ticket(ticket: Ticket) -> list[TicketEvent]:
-    """Match the policy, record it on the ticket and start its clocks (in the intake transaction).
+def _start(ticket: Ticket, policy: SlaPolicy, kinds: Iterable[str], start: dt.datetime,
+           milestones_on: str | None = None) -> list[TicketClock]:
+    clocks = _new_clocks(ticket, policy, _targets(policy, ticket), kinds, start, milestones_on)
+    return TicketClock.objects.bulk_create(clocks) if clocks else []
 
-    Returns the unsaved `sla_applied` event, for intake to write with its other events in one insert.
+
+@dataclass(frozen=True)
+class IntakePlan:
+    """The policy record, clocks and `sla_applied` event of a ticket not yet written."""
+
+    record: TicketSla
+    clocks: list[TicketClock]
+    event: TicketEvent
+
+
+def plan_for_new_ticket(ticket: Ticket) -> IntakePlan | None:
+    """Match the policy and compute the clocks of a new, still unsaved ticket.
+
+    Intake calls this before its write transaction (on SQLite writers take turns, so the matching and
+    the business-time arithmetic must not happen while holding the turn) and `save_plan` inside it.
     """
     policy = matching_policy(ticket)
     if policy is None:
-        return []
-    targets = _targets(policy, ticket).as_dict()
-    TicketSla.objects.create(ticket=ticket, policy=policy, policy_name=policy.name, targets=targets,
-                             matched_at=ticket.created_at)
-    _start(ticket, policy, [Kind.FIRST_RESPONSE, Kind.RESOLUTION], ticket.created_at, milestones_on="created")
+        return None
+    targets = _targets(policy, ticket)
+    recorded = targets.as_dict()
+    start = ticket.created_at
+    clocks = _new_clocks(ticket, policy, targets, [Kind.FIRST_RESPONSE, Kind.RESOLUTION], start, "created")
     if ticket.status == Status.OPEN:  # accepted at intake
-        _start(ticket, policy, [], ticket.created_at, milestones_on="accepted")
-    return [TicketEvent(ticket=ticket, type="sla_applied", actor=None, public=False, at=ticket.created_at,
-                        payload={"policy": policy.name, "targets": targets})]
+        clocks += _new_clocks(ticket, policy, targets, [], start, milestones_on="accepted")
+    return IntakePlan(
+        record=TicketSla(ticket=ticket, policy=policy, policy_name=policy.name, targets=recorded, matched_at=start),
+        clocks=clocks,
+        event=TicketEvent(ticket=ticket, type="sla_applied", actor=None, public=False, at=start,
+                          payload={"policy": policy.name, "targets": recorded}),
+    )
+
+
+def save_plan(plan: IntakePlan) -> None:
+    """Write a plan once its ticket has been saved (its event is the caller's to write)."""
+    insert_many([plan.record])
+    insert_many(plan.clocks)
 
 
 def _policy_of(ticket: Ticket) -> SlaPolicy | None:

@@ -254,7 +254,8 @@ def _user_ref(user: User | None) -> UserRef | None:
     return UserRef(id=user.pk, name=user.name) if user is not None else None
 
 
-def ticket_out(ticket: Ticket) -> TicketOut:
+def ticket_out(ticket: Ticket, tags: list[str] | None = None) -> TicketOut:
+    """`tags`: the ticket's tag names when the caller knows them (a ticket it has just opened)."""
     category = ticket.category
     team = ticket.team
     customer = ticket.customer
@@ -265,7 +266,8 @@ def ticket_out(ticket: Ticket) -> TicketOut:
         category=CategoryRef(id=category.pk, slug=category.slug, name=category.label()) if category else None,
         customer=CustomerRef(id=customer.pk, name=customer.name, email=customer.email, tier=Tier(customer.tier)),
         owner=_user_ref(ticket.owner), team=TeamRef(id=team.pk, name=team.name) if team else None,
-        tags=sorted(tag.name for tag in ticket.tags.all()), facts=Facts(**ticket.five_w_one_h),
+        tags=sorted(tag.name for tag in ticket.tags.all()) if tags is None else tags,
+        facts=Facts(**ticket.five_w_one_h),
         facts_completeness=ticket.five_w_one_h_completeness, identity_verified=ticket.identity_verified,
         fix_verified=ticket.fix_verified, chosen_solution_id=ticket.chosen_solution_id,
         reopened_count=ticket.reopened_count, message_count=ticket.message_count,
@@ -385,7 +387,7 @@ def create_ticket(request: HttpRequest, payload: TicketCreateIn) -> HttpStatus[T
             tags=payload.tags, auto_assign=payload.auto_assign,
         )
     # The creator gets the ticket back even if routing gave it to a team they cannot see.
-    return HttpStatus(201, ticket_out(ticket))
+    return HttpStatus(201, ticket_out(ticket, tags=services.tag_names(payload.tags)))
 
 
 @router.get("/tickets", response=TicketPageOut, summary="List tickets", openapi_extra=CUSTOMER_ACCESS)

@@ -19,15 +19,17 @@ import nh3
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 
 from kefu.accounts.models import Department, Role, User
 from kefu.core import textsearch
+from kefu.core.bulk import insert_many, insert_one, update_one
 from kefu.core.clock import now
 from kefu.core.errors import DomainError, PermissionDenied
+from kefu.core.prepared import Prepared
 from kefu.customers.models import Channel, Customer
 from kefu.notifications.services import queue_notification, queue_webhooks
 from kefu.sla import services as sla_services
@@ -238,21 +240,36 @@ def _add_message(
 # ---------------------------------------------------------------------------------------------- intake
 
 
-def choose_intake_owner(team: Department | None) -> User | None:
-    """Round robin over the team's active agents (all agents when there is no team): whoever was given a
-    ticket longest ago, or never, gets the next one.
+def _next_memberships(team_id: int | None = None) -> QuerySet[Any]:
+    memberships = User.departments.through.objects.select_related("user", "department").filter(
+        user__is_active=True, user__role=Role.AGENT, department__kind=Department.Kind.SUPPORT)
+    if team_id is not None:
+        memberships = memberships.filter(department_id=team_id)
+    return memberships.order_by(F("user__last_assigned_at").asc(nulls_first=True), "user_id", "department_id")[:1]
 
-    A placeholder for the routing engine (kefu.routing, a later issue): one indexed query, whatever the
-    number of tickets.
+
+# Read at every intake: compiled once (kefu.core.prepared).
+_next_in_team = Prepared(_next_memberships, [int])
+_next_in_any_team = Prepared(_next_memberships, [])
+_next_agent = Prepared(lambda: User.objects.filter(is_active=True, role=Role.AGENT)
+                       .order_by(F("last_assigned_at").asc(nulls_first=True), "id")[:1], [])
+
+
+def choose_intake_owner(team: Department | None) -> tuple[User | None, Department | None]:
+    """The owner and team of a new ticket: round robin over the active agents of `team` (when it is None,
+    over the agents of every support team, the ticket then going to the chosen agent's first team):
+    whoever was given a ticket longest ago, or never, gets the next one. Only when no agent is in a
+    support team does a ticket without a team go to any active agent.
+
+    A placeholder for the routing engine (kefu.routing, a later issue): one indexed query over team
+    memberships, whatever the number of tickets.
     """
-    agents = User.objects.filter(is_active=True, role=Role.AGENT)
+    first = _next_in_team.first(team.pk) if team is not None else _next_in_any_team.first()
+    if first is not None:
+        return first.user, first.department
     if team is not None:
-        agents = agents.filter(departments=team)
-    return agents.order_by(F("last_assigned_at").asc(nulls_first=True), "id").first()
-
-
-def _intake_team(owner: User) -> Department | None:
-    return owner.departments.filter(kind=Department.Kind.SUPPORT).order_by("id").first()
+        return None, team
+    return _next_agent.first(), None
 
 
 def open_ticket(
@@ -285,40 +302,54 @@ def open_ticket(
     facts = {k: (v or "").strip() for k, v in (facts or {}).items() if k in FIVE_W_ONE_H_FIELDS}
     if priority is None:
         priority = category.default_priority if category else Priority.NORMAL
-    owner = choose_intake_owner(team) if auto_assign else None
-    if owner is not None and team is None:
-        team = _intake_team(owner)
+    owner = None
+    if auto_assign:
+        owner, team = choose_intake_owner(team)
     body = description.strip() or subject
+    moment = now()
+    ticket = Ticket(
+        subject=subject[:200], description=description.strip(), customer=customer, channel=channel,
+        category=category, priority=priority, complexity=complexity, team=team, owner=owner,
+        status=Status.OPEN if owner else Status.NEW, accepted_at=moment if owner else None,
+        language=language or customer.language, created_at=moment, updated_at=moment,
+        last_customer_message_at=moment, message_count=1 if body or uploads else 0, **facts,
+    )
+    message = Message(ticket=ticket, kind=Message.Kind.CUSTOMER, author=actor, channel=channel, body_text=body,
+                      created_at=moment)
+    events = _intake_events(ticket, actor, owner)
+    sla_plan = sla_services.plan_for_new_ticket(ticket)
+    if sla_plan is not None:
+        events.append(sla_plan.event)
+    # Plain inserts (kefu.core.bulk): on SQLite every other writer waits while this transaction runs.
     with transaction.atomic():
-        moment = now()
-        ticket = Ticket.objects.create(
-            subject=subject[:200], description=description.strip(), customer=customer, channel=channel,
-            category=category, priority=priority, complexity=complexity, team=team, owner=owner,
-            status=Status.OPEN if owner else Status.NEW, accepted_at=moment if owner else None,
-            language=language or customer.language, created_at=moment, updated_at=moment,
-            last_customer_message_at=moment, message_count=1 if body or uploads else 0, **facts,
-        )
-        message = Message.objects.create(ticket=ticket, kind=Message.Kind.CUSTOMER, author=actor, channel=channel,
-                                         body_text=body, created_at=moment)
+        insert_one(ticket)
+        insert_one(message)
         _store_attachments(message, uploads)
         if tags:
             _set_tags(ticket, tags)
-        events = [TicketEvent(ticket=ticket, type="created", actor=actor, public=True, at=moment,
-                              payload={"channel": channel, "subject": ticket.subject})]
         if owner is not None:
-            User.objects.filter(pk=owner.pk).update(last_assigned_at=moment)
-            events += [
-                TicketEvent(ticket=ticket, type="assigned", actor=None, public=True, at=moment,
-                            payload={"before": None, "after": owner.name, "owner_id": owner.pk, "reason": "intake"}),
-                TicketEvent(ticket=ticket, type="status_changed", actor=None, public=True, at=moment,
-                            payload={"before": Status.NEW, "after": Status.OPEN, "action": Action.ACCEPT}),
-            ]
-        events += sla_services.start_for_new_ticket(ticket)
-        TicketEvent.objects.bulk_create(events)
-        queue_webhooks([webhook_event(ticket, event) for event in events])
-        TicketSearchDocument.objects.create(ticket=ticket, tokens=_search_tokens(ticket, [body]))
+            update_one(User, owner.pk, last_assigned_at=moment)
+        if sla_plan is not None:
+            sla_services.save_plan(sla_plan)
+        insert_many(events)
+        queue_webhooks(webhook_event(ticket, event) for event in events)
+        insert_many([TicketSearchDocument(ticket=ticket, tokens=_search_tokens(ticket, [body]))])
         _queue_for_customer(ticket, "ticket_received", owner_name=owner.name if owner else "")
     return ticket
+
+
+def _intake_events(ticket: Ticket, actor: User | None, owner: User | None) -> list[TicketEvent]:
+    moment = ticket.created_at
+    events = [TicketEvent(ticket=ticket, type="created", actor=actor, public=True, at=moment,
+                          payload={"channel": ticket.channel, "subject": ticket.subject})]
+    if owner is not None:
+        events += [
+            TicketEvent(ticket=ticket, type="assigned", actor=None, public=True, at=moment,
+                        payload={"before": None, "after": owner.name, "owner_id": owner.pk, "reason": "intake"}),
+            TicketEvent(ticket=ticket, type="status_changed", actor=None, public=True, at=moment,
+                        payload={"before": Status.NEW, "after": Status.OPEN, "action": Action.ACCEPT}),
+        ]
+    return events
 
 
 # ---------------------------------------------------------------------------------------------- ownership
@@ -444,8 +475,13 @@ def add_customer_message(
 # ---------------------------------------------------------------------------------------------- fields
 
 
+def tag_names(names: Iterable[str]) -> list[str]:
+    """Tags as stored: trimmed, at most 50 characters, no blanks or duplicates, sorted."""
+    return sorted({n.strip()[:50] for n in names if n.strip()})
+
+
 def _set_tags(ticket: Ticket, names: Sequence[str]) -> None:
-    clean = sorted({n.strip()[:50] for n in names if n.strip()})
+    clean = tag_names(names)
     existing = {t.name: t for t in Tag.objects.filter(name__in=clean)}
     missing = [Tag(name=n) for n in clean if n not in existing]
     Tag.objects.bulk_create(missing, ignore_conflicts=True)

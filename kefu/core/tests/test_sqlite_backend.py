@@ -98,3 +98,26 @@ def test_writers_take_turns_and_the_next_starts_when_the_first_commits(tmp_path)
         cursor.execute("SELECT x FROM t ORDER BY x")
         assert cursor.fetchall() == [(1,), (2,)]
     check.close()
+
+
+def test_the_write_ahead_log_is_checkpointed_after_the_writers_turn(tmp_path, monkeypatch):
+    # SQLite's own checkpoint (inside a commit, holding the writers' turn) is pushed out to 10,000 pages;
+    # the backend checkpoints every CHECKPOINT_EVERY commits instead, so the log is reused, not grown.
+    monkeypatch.setattr("kefu.core.sqlite.base.CHECKPOINT_EVERY", 4)
+    db = _database_with_a_table(tmp_path)
+    writer = _wrapper(db)
+    with writer.cursor() as cursor:
+        cursor.execute("PRAGMA wal_autocheckpoint")
+        assert cursor.fetchone() == (10_000,)
+
+    def commit_rows(count: int) -> None:
+        for _ in range(count):
+            writer._start_transaction_under_autocommit()
+            writer.cursor().execute("INSERT INTO t VALUES (randomblob(16000))")  # four pages a commit
+            writer.commit()
+
+    commit_rows(8)
+    size_after_eight = (tmp_path / "db.sqlite3-wal").stat().st_size
+    commit_rows(40)
+    assert (tmp_path / "db.sqlite3-wal").stat().st_size <= size_after_eight * 2
+    writer.close()

@@ -125,3 +125,23 @@ def test_intake_takes_turns_between_the_teams_agents():
     factories.staff(Role.AGENT)  # another team's agent never gets this team's tickets
     owners = [factories.ticket(team=team, auto_assign=True).owner for _ in range(5)]
     assert owners == [agents[0], agents[1], agents[2], agents[0], agents[1]]
+
+
+def test_a_ticket_without_a_team_goes_to_a_support_agent_and_the_agents_first_team():
+    billing, delivery = factories.department("Billing"), factories.department("Delivery")
+    factories.department("Legal", kind="department")  # not a support team
+    teamless = factories.staff(Role.AGENT)
+    in_two = factories.staff(Role.AGENT, teams=(delivery, billing))
+    in_one = factories.staff(Role.AGENT, teams=(delivery,))
+    tickets = [factories.ticket(auto_assign=True) for _ in range(3)]
+    assert [(t.owner, t.team) for t in tickets] == [(in_two, billing), (in_one, delivery), (in_two, billing)]
+    assert teamless not in {t.owner for t in tickets}
+
+
+def test_only_when_no_agent_is_in_a_support_team_does_any_agent_take_a_ticket_without_a_team():
+    agent = factories.staff(Role.AGENT)
+    ticket = factories.ticket(auto_assign=True)
+    assert (ticket.owner, ticket.team, ticket.status) == (agent, None, Status.OPEN)
+    empty_team = factories.department()
+    unowned = factories.ticket(team=empty_team, auto_assign=True)
+    assert (unowned.owner, unowned.team, unowned.status) == (None, empty_team, Status.NEW)

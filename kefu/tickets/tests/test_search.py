@@ -1,9 +1,11 @@
 import pytest
+from django.db import connection
 
 from kefu.accounts.models import Role
 from kefu.testing import factories
 from kefu.tickets import services
 from kefu.tickets.selectors import TicketFilters, list_tickets
+from kefu.tickets.tasks import merge_search_segments
 
 pytestmark = pytest.mark.django_db
 
@@ -60,3 +62,15 @@ def test_a_short_page_of_a_full_search_window_links_on_to_older_matches(monkeypa
     # That window was full too, so one more look is offered; it finds nothing and ends the list.
     third = list_tickets(agent, TicketFilters(q="卡纸"), cursor=second.next_cursor, page_size=25)
     assert (third.tickets, third.next_cursor) == ([], None)
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's FTS5 index")
+def test_the_index_merges_in_the_background_and_still_finds_every_ticket():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT k, v FROM tickets_ticket_fts_config WHERE k IN ('automerge', 'crisismerge')")
+        assert dict(cursor.fetchall()) == {"automerge": 0, "crisismerge": 64}  # intake never merges
+    supervisor = factories.staff(Role.SUPERVISOR)
+    tickets = [factories.ticket(subject=f"退款 refund {n}", description=f"订单 order{n}") for n in range(12)]
+    merge_search_segments()
+    assert _found(supervisor, "退款") == {t.pk for t in tickets}
+    assert _found(supervisor, "order7") == {tickets[7].pk}

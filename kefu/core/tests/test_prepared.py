@@ -1,0 +1,52 @@
+"""Reads compiled once (kefu/core/prepared.py) give what the queryset itself gives."""
+
+import pytest
+from django.db.models import QuerySet
+
+from kefu.core.prepared import Prepared
+from kefu.testing import factories
+from kefu.tickets.models import Ticket
+
+pytestmark = pytest.mark.django_db
+
+
+def _by_subject(subject: str, customer_id: int) -> QuerySet[Ticket]:
+    return (Ticket.objects.select_related("customer", "owner", "team")
+            .filter(subject=subject, customer_id=customer_id, status__in=["new", "open"]).order_by("-pk")[:5])
+
+
+by_subject = Prepared(_by_subject, [str, int])
+
+
+def test_rows_with_their_related_objects_match_the_orm(django_assert_num_queries):
+    team = factories.department()
+    agent = factories.staff(teams=(team,))
+    customer = factories.customer()
+    unowned = factories.ticket(customer, subject="Refund")
+    owned = factories.ticket(customer, subject="Refund", team=team, auto_assign=True)
+    factories.ticket(customer, subject="Something else")
+    factories.ticket(subject="Refund")  # another customer's
+
+    found = by_subject.all("Refund", customer.pk)
+
+    assert [t.pk for t in found] == [t.pk for t in _by_subject("Refund", customer.pk)] == [owned.pk, unowned.pk]
+    with django_assert_num_queries(0):  # the joined objects came with the row
+        assert found[0].owner == agent and found[0].team == team and found[0].customer == customer
+        assert found[1].owner is None and found[1].team is None
+        assert found[0].created_at == owned.created_at  # converted to an aware datetime
+        assert found[0].created_at.tzinfo is not None
+
+
+def test_each_call_uses_its_own_arguments():
+    customer = factories.customer()
+    factories.ticket(customer, subject="Refund")
+    assert by_subject.first("Refund", customer.pk) is not None
+    assert by_subject.first("Refund", customer.pk + 1000) is None
+    assert by_subject.first("Delivery", customer.pk) is None
+
+
+def test_querysets_it_cannot_replay_are_refused():
+    with pytest.raises(ValueError, match="sliced"):
+        Prepared(lambda subject: Ticket.objects.filter(subject=subject), [str]).all("x")
+    with pytest.raises(ValueError, match="do not reach"):
+        Prepared(lambda subject: Ticket.objects.all()[:1], [str]).all("x")
