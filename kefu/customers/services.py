@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from kefu.accounts.models import Role, User
 from kefu.core.audit import record_audit
+from kefu.core.bulk import insert_many, insert_one
 from kefu.core.errors import DomainError, PermissionDenied
 from kefu.core.ids import new_secret
 from kefu.core.prepared import Prepared
@@ -61,15 +62,15 @@ def create_customer(
         user.set_password(password)
     else:
         user.set_unusable_password()
-    user.save()
-    customer = Customer.objects.create(
+    customer = Customer(
         user=user, name=name[:150], email=email, phone=phone.strip(), account_ref=account_ref.strip(),
         company=company.strip(), language=language, annual_spend=spend, tier=tier_by_rule(spend, Tier.STANDARD),
     )
-    if email:
-        CustomerIdentity.objects.create(customer=customer, channel=Channel.EMAIL, value=email)
-    if phone.strip():
-        CustomerIdentity.objects.create(customer=customer, channel=Channel.PHONE, value=phone.strip())
+    # Plain inserts (kefu.core.bulk): intake creates customers inside its write transaction.
+    insert_one(user)
+    insert_one(customer)
+    insert_many([CustomerIdentity(customer=customer, channel=channel, value=value)
+                 for channel, value in ((Channel.EMAIL, email), (Channel.PHONE, phone.strip())) if value])
     record_audit("customer.created", customer, actor=actor, changes={"name": customer.name, "email": email})
     return customer
 
