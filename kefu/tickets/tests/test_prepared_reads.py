@@ -1,4 +1,5 @@
-"""Reads compiled once (kefu/core/prepared.py) give what the queryset itself gives."""
+"""Reads compiled once (kefu/core/prepared.py), tried on the ticket models intake reads: they give what
+the queryset itself gives."""
 
 import pytest
 from django.db.models import QuerySet

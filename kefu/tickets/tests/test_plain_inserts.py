@@ -1,4 +1,5 @@
-"""Plain inserts and updates (kefu/core/bulk.py) store what save() would have stored."""
+"""Plain inserts and updates (kefu/core/bulk.py), tried on the models intake writes: they store what
+save() would have stored."""
 
 import pytest
 
