@@ -1,7 +1,7 @@
 """Service-level clocks: policy matching, starting, pausing, meeting and breaching them.
 
-The tickets services call ``plan_for_new_ticket`` and ``save_plan`` on intake and ``on_event`` for every timeline event;
-the scheduler calls ``sweep``. Every warning, breach and escalation is itself a timeline event.
+The tickets services call ``plan_for_new_ticket`` and ``save_plan`` on intake and ``on_event`` for every
+timeline event; the scheduler calls ``sweep``. Every warning, breach and escalation is itself a timeline event.
 """
 
 from __future__ import annotations

@@ -7,7 +7,8 @@ from kefu.tickets.models import Ticket, TicketEvent
 
 
 def webhook_event(ticket: Ticket, event: TicketEvent) -> WebhookEvent:
-    # A bulk insert on SQLite older than 3.35 returns no ids; the ticket, type and moment then identify it.
+    # Events written without ids coming back (intake's plain insert, the SLA sweep) are identified by the
+    # ticket, type and moment.
     key = f"event.{event.pk}" if event.pk else f"ticket.{ticket.pk}.{event.type}.{event.at.timestamp()}"
     return WebhookEvent(key=key, type=event.type, ticket_id=ticket.pk, payload={
         "ticket": {"id": ticket.pk, "number": ticket.number, "subject": ticket.subject, "status": ticket.status,

@@ -292,8 +292,8 @@ def open_ticket(
     """Open a ticket from a customer contact, acknowledge it with number, owner and tracking link.
 
     This is the hottest write path (every channel's intake). On SQLite writers take turns, so everything
-    that only reads (the owner, its team) happens before the write transaction, and the ticket, its first
-    message, its events and its search document are each written once inside it. Two tickets opened at
+    that reads or computes (the owner and team, the unsaved rows, the SLA plan) happens before the write
+    transaction, which only inserts, each table once (decision 0005). Two tickets opened at
     the same moment may both go to the same agent; the round robin evens it out on the next turns.
     """
     subject = subject.strip()
