@@ -8,7 +8,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
-from django.db import DEFAULT_DB_ALIAS, connection, connections, models
+from django.db import DEFAULT_DB_ALIAS, connections, models
 
 CONVERTED = frozenset({"JSONField", "DateTimeField", "DateField", "DecimalField"})
 
@@ -18,15 +18,9 @@ def insert_rows(model: type[models.Model], fields: Sequence[str], rows: Iterable
 
     Values go through each field's own conversion (JSON, datetimes, foreign keys given as ids).
     """
-    opts = model._meta
-    columns = [field for name in fields if isinstance(field := opts.get_field(name), models.Field)]
-    if len(columns) != len(fields):
-        raise ValueError("insert_rows takes concrete fields only")
-    quote = connection.ops.quote_name
-    # Table and column names come from the model's metadata, never from input; values are parameters.
-    sql = (f"INSERT INTO {quote(str(opts.db_table))} ({', '.join(quote(str(c.column)) for c in columns)})"  # noqa: S608
-           f" VALUES ({', '.join(['%s'] * len(columns))})")
+    columns = _concrete(model, fields)
     real = connections[DEFAULT_DB_ALIAS]  # the wrapper itself: the `connection` proxy costs per access
+    sql = _insert_sql(model, columns, real)
     # Only values that need it are converted (JSON to text, datetimes to the backend's form).
     converters = [_converter(column, real) if column.get_internal_type() in CONVERTED else None
                   for column in columns]
@@ -98,23 +92,32 @@ def _insert_statement(model: type[models.Model], real: Any) -> tuple[str, list[m
         with _statements_lock:
             opts = model._meta
             fields = [f for f in opts.concrete_fields if not f.generated and f is not opts.auto_field]
-            quote = real.ops.quote_name
-            # Names come from the model's metadata, never from input; values are parameters.
-            _statements[key] = (
-                f"INSERT INTO {quote(opts.db_table)} ({', '.join(quote(f.column) for f in fields)})"  # noqa: S608
-                f" VALUES ({', '.join(['%s'] * len(fields))})",
-                fields,
-            )
+            _statements[key] = (_insert_sql(model, fields, real), fields)
     return _statements[key]
+
+
+def _insert_sql(model: type[models.Model], columns: Sequence[models.Field[Any, Any]], real: Any) -> str:
+    quote = real.ops.quote_name
+    # Table and column names come from the model's metadata, never from input; values are parameters.
+    return (f"INSERT INTO {quote(str(model._meta.db_table))} ({', '.join(quote(str(c.column)) for c in columns)})"  # noqa: S608
+            f" VALUES ({', '.join(['%s'] * len(columns))})")
+
+
+def _concrete(model: type[models.Model], names: Iterable[str]) -> list[models.Field[Any, Any]]:
+    opts = model._meta
+    names = list(names)
+    fields = [f for name in names if isinstance(f := opts.get_field(name), models.Field) and f in opts.concrete_fields]
+    if len(fields) != len(names):
+        raise ValueError("plain inserts and updates take concrete fields only")
+    return fields
 
 
 def update_one(model: type[models.Model], pk: Any, **values: Any) -> None:
     """UPDATE columns of one row by primary key; no save(), no signals."""
     real = connections[DEFAULT_DB_ALIAS]
     opts, quote = model._meta, real.ops.quote_name
-    fields = [f for name in values if isinstance(f := opts.get_field(name), models.Field) and f in opts.concrete_fields]
-    if len(fields) != len(values) or opts.pk is None:
-        raise ValueError("update_one takes concrete fields of a model with a primary key")
+    fields = _concrete(model, values)
+    assert opts.pk is not None
     assigned = ", ".join(f"{quote(str(f.column))} = %s" for f in fields)
     sql = f"UPDATE {quote(opts.db_table)} SET {assigned} WHERE {quote(str(opts.pk.column))} = %s"  # noqa: S608
     params = [f.get_db_prep_save(v, real) for f, v in zip(fields, values.values(), strict=True)]
