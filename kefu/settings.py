@@ -119,6 +119,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "max_size": int(os.environ.get("KEFU_DB_POOL_SIZE", "8")),
         "timeout": 10,
     }
+    # Prepared statements on: only kefu.core.prepared.statement_cursor asks for them (hot reads and plain
+    # inserts); Django's cursors bind on the client and never prepare. Behind a pooler in transaction
+    # mode (PgBouncer before 1.21) set KEFU_DB_PREPARED=0.
+    if os.environ.get("KEFU_DB_PREPARED", "1") == "1":
+        DATABASES["default"]["OPTIONS"]["prepare_threshold"] = 5
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers proceed while one writer commits; IMMEDIATE avoids the upgrade deadlock
     # (SQLITE_BUSY) that deferred transactions hit when two requests write at once.

@@ -4,17 +4,22 @@ on SQLite every other writer waits its turn (kefu.core.sqlite)."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, connections, models
+
+from kefu.core.prepared import statement_cursor
 
 CONVERTED = frozenset({"JSONField", "DateTimeField", "DateField", "DecimalField"})
 
 
 def insert_rows(model: type[models.Model], fields: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
-    """INSERT the rows (values in `fields` order) in one executemany; no save(), no signals, no ids back.
+    """INSERT the rows (values in `fields` order) in as few statements as the backend allows; no save(), no
+    signals, no ids back.
 
     Values go through each field's own conversion (JSON, datetimes, foreign keys given as ids).
     """
@@ -26,10 +31,30 @@ def insert_rows(model: type[models.Model], fields: Sequence[str], rows: Iterable
                   for column in columns]
     params = [[convert(value) if convert else value for convert, value in zip(converters, row, strict=True)]
               for row in rows]
-    if params:
+    _execute_rows(real, sql, params)
+    return len(params)
+
+
+# PostgreSQL allows 65,535 parameters a statement; a thousand rows already amortise the statement's cost.
+ROWS_PER_STATEMENT = 1000
+
+
+def _execute_rows(real: Any, sql: str, params: Sequence[Sequence[Any]]) -> None:
+    """Insert the rows: one executemany on SQLite, whose in-process statement is cheap to re-run; on
+    PostgreSQL multi-row VALUES (the server parses, plans and executes once per thousand rows, not once
+    per row)."""
+    if not params:
+        return
+    if real.vendor != "postgresql":
         with real.cursor() as cursor:
             cursor.executemany(sql, params)
-    return len(params)
+        return
+    row = sql[sql.rindex(" VALUES ") + len(" VALUES "):]
+    width = max(1, min(ROWS_PER_STATEMENT, 65_535 // max(1, len(params[0]))))
+    with statement_cursor(real) as cursor:
+        for start in range(0, len(params), width):
+            chunk = params[start:start + width]
+            cursor.execute(sql + (", " + row) * (len(chunk) - 1), [value for values in chunk for value in values])
 
 
 def _converter(column: models.Field[Any, Any], real: Any) -> Any:
@@ -48,8 +73,21 @@ def _converter(column: models.Field[Any, Any], real: Any) -> Any:
 
 
 M = TypeVar("M", bound=models.Model)
-_statements: dict[tuple[type[models.Model], str], tuple[str, list[models.Field[Any, Any]]]] = {}
+
+
+@dataclass(frozen=True)
+class _Column:
+    field: models.Field[Any, Any]
+    attname: str
+    pre_save: bool  # the field computes its value on save (auto_now_add, files)
+    convert: bool  # always through the field's conversion, whatever the value's type
+
+
+_statements: dict[tuple[type[models.Model], str], tuple[str, list[_Column]]] = {}
 _statements_lock = threading.Lock()
+# Values of these exact types are what every field we insert would turn them into: the field's conversion
+# (most of the per-ticket cost of building rows) is skipped for them.
+PLAIN = frozenset({int, str, bool, float, type(None)})
 
 
 def insert_one(obj: M) -> M:
@@ -62,7 +100,7 @@ def insert_one(obj: M) -> M:
     sql, fields = _insert_statement(type(obj), real)
     pk = obj._meta.pk
     assert pk is not None
-    with real.cursor() as cursor:
+    with statement_cursor(real) as cursor:
         cursor.execute(f"{sql} RETURNING {real.ops.quote_name(str(pk.column))}", _values(obj, fields, real))
         setattr(obj, pk.attname, cursor.fetchone()[0])
     obj._state.adding, obj._state.db = False, real.alias
@@ -70,30 +108,42 @@ def insert_one(obj: M) -> M:
 
 
 def insert_many(objects: Sequence[models.Model]) -> None:
-    """INSERT unsaved instances of one model in one executemany; no ids back, so the instances stay
+    """INSERT unsaved instances of one model together (as `insert_rows`); no ids back, so the instances stay
     unsaved (use them for nothing but what they already hold)."""
     if not objects:
         return
     real = connections[DEFAULT_DB_ALIAS]
     sql, fields = _insert_statement(type(objects[0]), real)
-    params = [_values(obj, fields, real) for obj in objects]
-    with real.cursor() as cursor:
-        cursor.executemany(sql, params)
+    _execute_rows(real, sql, [_values(obj, fields, real) for obj in objects])
 
 
-def _values(obj: models.Model, fields: list[models.Field[Any, Any]], real: Any) -> list[Any]:
+def _values(obj: models.Model, columns: list[_Column], real: Any) -> list[Any]:
     obj._prepare_related_fields_for_save(operation_name="insert")  # type: ignore[attr-defined]  # as bulk_create
-    return [field.get_db_prep_save(field.pre_save(obj, True), real) for field in fields]
+    values = []
+    for column in columns:
+        value = column.field.pre_save(obj, True) if column.pre_save else getattr(obj, column.attname)
+        if column.convert or type(value) not in PLAIN:
+            value = column.field.get_db_prep_save(value, real)
+        values.append(value)
+    return values
 
 
-def _insert_statement(model: type[models.Model], real: Any) -> tuple[str, list[models.Field[Any, Any]]]:
+def _insert_statement(model: type[models.Model], real: Any) -> tuple[str, list[_Column]]:
     key = (model, real.vendor)
     if key not in _statements:
         with _statements_lock:
             opts = model._meta
             fields = [f for f in opts.concrete_fields if not f.generated and f is not opts.auto_field]
-            _statements[key] = (_insert_sql(model, fields, real), fields)
+            _statements[key] = (_insert_sql(model, fields, real), [_column(f) for f in fields])
     return _statements[key]
+
+
+def _column(field: models.Field[Any, Any]) -> _Column:
+    if isinstance(field, models.DateField):  # DateTimeField too: only auto_now(_add) compute on save
+        pre_save = bool(field.auto_now or field.auto_now_add)
+    else:
+        pre_save = type(field).pre_save is not models.Field.pre_save
+    return _Column(field, field.attname, pre_save, field.get_internal_type() in CONVERTED)
 
 
 def _insert_sql(model: type[models.Model], columns: Sequence[models.Field[Any, Any]], real: Any) -> str:
@@ -121,5 +171,21 @@ def update_one(model: type[models.Model], pk: Any, **values: Any) -> None:
     assigned = ", ".join(f"{quote(str(f.column))} = %s" for f in fields)
     sql = f"UPDATE {quote(opts.db_table)} SET {assigned} WHERE {quote(str(opts.pk.column))} = %s"  # noqa: S608
     params = [f.get_db_prep_save(v, real) for f, v in zip(fields, values.values(), strict=True)]
-    with real.cursor() as cursor:
+    with statement_cursor(real) as cursor:
         cursor.execute(sql, [*params, pk])
+
+
+@contextlib.contextmanager
+def pipelined() -> Iterator[None]:
+    """On PostgreSQL, send the block's statements without waiting for each answer (psycopg's pipeline
+    mode): a run of plain inserts costs one round trip instead of one each. A read in the block waits
+    for what was sent before it; a failed statement raises at that read or when the block ends, so open
+    the block inside the transaction (`with transaction.atomic(), pipelined():`) for the transaction to
+    see the error. Elsewhere (SQLite runs in-process) it changes nothing."""
+    real = connections[DEFAULT_DB_ALIAS]
+    if real.vendor != "postgresql":
+        yield
+        return
+    real.ensure_connection()
+    with real.wrap_database_errors, real.connection.pipeline():  # psycopg's errors as Django's
+        yield

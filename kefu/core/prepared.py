@@ -7,6 +7,9 @@ spent answering (0.3–0.7 ms each for a join, measured with py-spy on `POST /ap
 swaps the arguments in; rows become model instances (with their `select_related` objects) through
 `Model.from_db` and the fields' own converters, as Django's own iterator does.
 
+On PostgreSQL the statement is also prepared on the server, once per connection (`statement_cursor`):
+planning the owner's three-table join took the server longer (~0.8 ms) than answering it.
+
 Only what a `select_related` queryset of plain fields returns is supported: no annotations, no
 `only()`/`defer()`, no prefetching. The queryset must be sliced (`[:1]`, `[:n]`) so that the statement
 has a bound.
@@ -14,8 +17,9 @@ has a bound.
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -58,7 +62,7 @@ class Prepared(Generic[M]):
         statement = self._statements.get(real.vendor) or self._prepare(real)
         params = [args[slot] if slot is not None else constant
                   for slot, constant in zip(statement.slots, statement.params, strict=True)]
-        with real.cursor() as cursor:
+        with statement_cursor(real) as cursor:
             cursor.execute(statement.sql, params)
             rows = cursor.fetchall()
         return [self._instance(statement, list(row), real.alias) for row in rows]
@@ -80,6 +84,8 @@ class Prepared(Generic[M]):
             missing = set(range(len(placeholders))) - {s for s in slots if s is not None}
             if missing:
                 raise ValueError(f"arguments {sorted(missing)} do not reach the SQL")
+            if real.vendor == "postgresql":
+                sql, params, slots = _constants_inlined(sql, params, slots, real)
             columns = [column for column, _, _ in compiler.select]
             statement = _Statement(sql=sql, params=tuple(params), slots=slots,
                                    converters=compiler.get_converters(columns),
@@ -109,6 +115,60 @@ class Prepared(Generic[M]):
                     part.remote_setter(instance, parent)
             made.append(instance)
         return made[0]  # type: ignore[no-any-return]
+
+
+def _constants_inlined(sql: str, params: Sequence[Any], slots: Sequence[int | None],
+                       real: Any) -> tuple[str, tuple[Any, ...], tuple[int | None, ...]]:
+    """The SQL with the queryset's constants written in, leaving parameters only for the arguments.
+
+    A statement prepared on PostgreSQL is soon run with a generic plan, made without the parameters'
+    values: with `role = $2` the planner could not tell that few users are agents among thousands of
+    customers, and the owner's read went from 0.2 to 3 ms. Constants it can see plan as before.
+    """
+    from psycopg import sql as pgsql
+
+    if "%%" in sql:
+        raise ValueError("Prepared cannot inline constants into SQL that holds a literal %")
+    real.ensure_connection()
+    pieces = tuple("%s" if slot is not None else pgsql.Literal(value).as_string(real.connection).replace("%", "%%")
+                   for value, slot in zip(params, slots, strict=True))
+    kept = [(value, slot) for value, slot in zip(params, slots, strict=True) if slot is not None]
+    return sql % pieces, tuple(v for v, _ in kept), tuple(s for _, s in kept)
+
+
+@contextlib.contextmanager
+def statement_cursor(real: Any) -> Iterator[Any]:
+    """A cursor for statements of fixed text run again and again (hot reads, plain inserts).
+
+    Django's cursor on SQLite. On PostgreSQL a psycopg cursor that sends the values apart from the SQL
+    and prepares each statement on the server once per connection (settings enable prepared statements
+    on the connection; Django's own cursors put the values into the SQL text and are never prepared), so
+    the server neither parses nor plans it again. What runs through it bypasses Django's query log and
+    execute wrappers.
+    """
+    if real.vendor != "postgresql":
+        with real.cursor() as cursor:
+            yield cursor
+        return
+    import psycopg  # installed with PostgreSQL support only
+
+    real.ensure_connection()
+    with real.wrap_database_errors, psycopg.Cursor(real.connection) as cursor:
+        yield _Preparing(cursor)
+
+
+class _Preparing:
+    def __init__(self, cursor: Any) -> None:
+        self._cursor = cursor
+
+    def execute(self, sql: str, params: Sequence[Any]) -> None:
+        self._cursor.execute(sql, params, prepare=True)
+
+    def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+    def fetchall(self) -> list[Any]:
+        return self._cursor.fetchall()  # type: ignore[no-any-return]
 
 
 def _placeholder(kind: type, index: int) -> Any:

@@ -138,7 +138,7 @@ class StaffAlertRequest:
     user: User
     kind: str
     ticket_id: int | None
-    text: Callable[[], str]  # called in the recipient's language
+    text: Callable[[str], str]  # called with the recipient's language, which is then active
 
 
 def alert_staff_many(requests: Sequence[StaffAlertRequest]) -> None:
@@ -156,7 +156,7 @@ def alert_staff_many(requests: Sequence[StaffAlertRequest]) -> None:
     for language, group in by_language.items():
         with translation.override(language):  # each person reads it in their own language
             for request in group:
-                user, text = request.user, request.text()
+                user, text = request.user, request.text(language)
                 alerts.append((user.pk, request.ticket_id, request.kind, text[:300], moment))
                 digests.setdefault(user.pk, (user, language, []))[2].append((request.ticket_id, text))
     insert_rows(StaffAlert, ["user", "ticket_id", "kind", "text", "created_at"], alerts)

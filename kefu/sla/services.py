@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, QuerySet
-from django.utils.translation import get_language, gettext_noop
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from kefu.accounts.models import Role, User
 from kefu.core.bulk import insert_many, insert_rows
@@ -369,22 +369,22 @@ WARNING_TEXT = gettext_noop("%(clock)s on #%(number)s is due at %(due)s.")
 BREACH_TEXT = gettext_noop("%(clock)s on #%(number)s was due at %(due)s and is overdue.")
 
 
-def _warning_text(clock: DueClock) -> Callable[[], str]:
-    return lambda: _in_language(get_language(), WARNING_TEXT) % _context(clock)
+def _warning_text(clock: DueClock) -> Callable[[str], str]:
+    return lambda language: _in_language(language, WARNING_TEXT) % _context(clock, language)
 
 
-def _breach_text(clock: DueClock) -> Callable[[], str]:
-    return lambda: _in_language(get_language(), BREACH_TEXT) % _context(clock)
+def _breach_text(clock: DueClock) -> Callable[[str], str]:
+    return lambda language: _in_language(language, BREACH_TEXT) % _context(clock, language)
 
 
 @functools.lru_cache(maxsize=256)
-def _in_language(language: str | None, message: str) -> str:
+def _in_language(language: str, message: str) -> str:
     # A sweep words thousands of alerts from a handful of sentences: translate each once per language.
     return _(message)
 
 
 @functools.lru_cache(maxsize=256)
-def _label_in_language(language: str | None, kind: str, name: str) -> str:
+def _label_in_language(language: str, kind: str, name: str) -> str:
     return clock_label(kind, name)
 
 
@@ -434,10 +434,15 @@ def _supervisors_by_team(team_ids: Iterable[int | None]) -> Callable[[int | None
     return lambda team_id: by_team.get(team_id, []) if team_id in by_team else supervisors
 
 
-def _context(clock: DueClock) -> dict[str, str]:
-    due = clock.due_at.astimezone(ZoneInfo(settings.TIME_ZONE)).strftime("%Y-%m-%d %H:%M") if clock.due_at else ""
-    return {"clock": _label_in_language(get_language(), clock.kind, clock.name), "number": str(clock.ticket_id),
-            "due": due}
+def _context(clock: DueClock, language: str) -> dict[str, str]:
+    return {"clock": _label_in_language(language, clock.kind, clock.name), "number": str(clock.ticket_id),
+            "due": _local_minute(clock.due_at, settings.TIME_ZONE) if clock.due_at else ""}
+
+
+@functools.lru_cache(maxsize=4096)
+def _local_minute(moment: dt.datetime, zone: str) -> str:
+    # Deadlines of one sweep cluster on a few minutes: each is formatted once.
+    return moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
 
 
 def _iso(moment: dt.datetime | None) -> str | None:

@@ -2,13 +2,14 @@
 save() would have stored."""
 
 import pytest
+from django.db import IntegrityError, transaction
 
 from kefu.accounts.models import User
-from kefu.core.bulk import insert_many, insert_one, update_one
+from kefu.core.bulk import ROWS_PER_STATEMENT, insert_many, insert_one, insert_rows, pipelined, update_one
 from kefu.core.clock import now
 from kefu.notifications.models import Notification
 from kefu.testing import factories
-from kefu.tickets.models import Message, Ticket, TicketEvent
+from kefu.tickets.models import Channel, Message, Ticket, TicketEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -47,3 +48,53 @@ def test_update_one_changes_only_the_named_columns():
     assert agent.last_assigned_at == moment and agent.is_active
     with pytest.raises(ValueError, match="concrete fields"):
         update_one(User, agent.pk, departments=[])
+
+
+def test_a_pipelined_block_stores_its_rows_and_reads_keys_inside_it():
+    customer = factories.customer()
+    with transaction.atomic(), pipelined():
+        ticket = insert_one(Ticket(subject="Pipelined", customer=customer))
+        insert_many([TicketEvent(ticket=ticket, type="created", at=now(), payload={}),
+                     TicketEvent(ticket=ticket, type="note", at=now(), payload={})])
+        assert Ticket.objects.filter(pk=ticket.pk).exists()  # a read inside sees the writes before it
+    assert TicketEvent.objects.filter(ticket=ticket).count() == 2
+
+
+def test_a_failed_statement_in_a_pipelined_block_undoes_its_transaction():
+    existing = factories.ticket()
+    events_before = TicketEvent.objects.count()
+
+    def event_then_duplicate_ticket() -> None:
+        with transaction.atomic(), pipelined():
+            insert_many([TicketEvent(ticket=existing, type="note", at=now(), payload={})])
+            insert_many([Ticket(subject="Same tracking link", customer=existing.customer,
+                                tracking_token=existing.tracking_token)])
+
+    with pytest.raises(IntegrityError):
+        event_then_duplicate_ticket()
+    assert TicketEvent.objects.count() == events_before  # the event sent before the failure is gone
+    assert Ticket.objects.filter(subject="Same tracking link").count() == 0
+
+
+def test_thousands_of_rows_are_all_stored_with_their_values():
+    # On PostgreSQL they go in multi-row statements of at most ROWS_PER_STATEMENT rows each.
+    ticket = factories.ticket()
+    rows = [(ticket.pk, "note", None, False, now(), {"n": i, "text": "退款 100%"})
+            for i in range(ROWS_PER_STATEMENT * 2 + 7)]
+    assert insert_rows(TicketEvent, ["ticket", "type", "actor", "public", "at", "payload"], rows) == len(rows)
+    stored = sorted(p["n"] for p in TicketEvent.objects.filter(ticket=ticket, type="note").values_list(
+        "payload", flat=True))
+    assert stored == list(range(len(rows)))
+
+
+def test_values_of_every_kind_come_back_as_saved():
+    # Plain values skip the field's conversion; anything else (choices, lazy text, JSON strings) goes through it.
+    from django.utils.translation import gettext_lazy
+
+    customer = factories.customer()
+    ticket = insert_one(Ticket(subject=gettext_lazy("Refund"), customer=customer, channel=Channel.EMAIL,  # type: ignore[misc]
+                               priority="high", status="new"))
+    insert_many([TicketEvent(ticket=ticket, type="note", at=now(), payload="just a string")])
+    stored = Ticket.objects.get(pk=ticket.pk)
+    assert stored.subject == "Refund" and stored.priority == "high" and stored.channel == "email"
+    assert TicketEvent.objects.get(ticket=ticket, type="note").payload == "just a string"

@@ -2,6 +2,7 @@
 the queryset itself gives."""
 
 import pytest
+from django.db import transaction
 from django.db.models import QuerySet
 
 from kefu.core.prepared import Prepared
@@ -51,3 +52,31 @@ def test_querysets_it_cannot_replay_are_refused():
         Prepared(lambda subject: Ticket.objects.filter(subject=subject), [str]).all("x")
     with pytest.raises(ValueError, match="do not reach"):
         Prepared(lambda subject: Ticket.objects.all()[:1], [str]).all("x")
+
+
+_tricky = "O'Brien's 100% \\ refund; --"
+
+
+def _by_constant_subject(customer_id: int) -> QuerySet[Ticket]:
+    return Ticket.objects.filter(subject=_tricky, customer_id=customer_id).order_by("pk")[:5]
+
+
+by_constant_subject = Prepared(_by_constant_subject, [int])
+
+
+def test_constants_with_quotes_and_percent_signs_match_exactly():
+    # On PostgreSQL the queryset's constants are written into the prepared statement's text.
+    customer = factories.customer()
+    wanted = factories.ticket(customer, subject=_tricky)
+    factories.ticket(customer, subject="O'Brien's 100% refund")
+    assert [t.pk for t in by_constant_subject.all(customer.pk)] == [wanted.pk]
+    assert by_constant_subject.all(customer.pk + 1000) == []
+
+
+def test_repeated_reads_and_inserts_keep_answering_in_a_transaction():
+    # Prepared once per connection on PostgreSQL, then reused: the second and later runs must agree.
+    customer = factories.customer()
+    factories.ticket(customer, subject="Refund")
+    with transaction.atomic():
+        for _ in range(8):
+            assert by_subject.first("Refund", customer.pk) is not None
