@@ -172,6 +172,25 @@ def process_rss(pid: int) -> dict[str, Any]:
             "max_worker_mib": max((v for p, v in mib.items() if int(p) != pid), default=None)}
 
 
+def cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def with_worker_cpu(proc: subprocess.Popen[bytes], phase: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Run a load phase and add the CPU seconds each server process spent in it. A worker serves one request
+    at a time, and a client's keep-alive connection stays with the worker that accepted it: a lopsided
+    split of the connections shows here as one worker busy and the other idle."""
+    pids = [proc.pid, *_children(proc.pid)]
+    before = {pid: cpu_seconds(pid) for pid in pids}
+    out = phase()
+    out["server_cpu_s"] = {str(pid): round(cpu_seconds(pid) - before[pid], 2) for pid in pids}
+    return out
+
+
 def server_command(server: str, port: int, workers: int) -> list[str]:
     if server == "gunicorn":
         return [sys.executable, "-m", "gunicorn", "kefu.wsgi:application", "--bind", f"127.0.0.1:{port}",
@@ -230,13 +249,13 @@ def measure(client: Client, paths: list[str], warmup: int) -> dict[str, Any]:
 
 
 def api_throughput(port: int, secret: str, customers: int, concurrency: int, duration: float,
-                   max_requests: int, seed: int) -> dict[str, Any]:
+                   max_requests: int, seed: int, reconnect_every: int = 0) -> dict[str, Any]:
     """POST /api/v1/tickets from `concurrency` clients for `duration` seconds."""
 
     def create(i: int, rng: random.Random) -> tuple[str, str, bytes | None, int]:
         return "POST", "/api/v1/tickets", json.dumps(api_create_payload(i, rng, customers)).encode(), 201
 
-    out = throughput(port, secret, concurrency, duration, max_requests, seed, create)
+    out = throughput(port, secret, concurrency, duration, max_requests, seed, create, reconnect_every)
     out["tickets_per_s"] = out.pop("per_s")
     return out
 
@@ -249,7 +268,10 @@ def me_throughput(port: int, secret: str, concurrency: int, duration: float, max
 
 
 def throughput(port: int, secret: str, concurrency: int, duration: float, max_requests: int, seed: int,
-               make: Callable[[int, random.Random], tuple[str, str, bytes | None, int]]) -> dict[str, Any]:
+               make: Callable[[int, random.Random], tuple[str, str, bytes | None, int]],
+               reconnect_every: int = 0) -> dict[str, Any]:
+    """`reconnect_every` N > 0: each client opens a new connection after N requests (as HTTP clients and
+    proxies recycle theirs); 0: one keep-alive connection per client for the whole run."""
     lock = threading.Lock()
     times: list[float] = []
     errors: dict[str, int] = {}
@@ -259,6 +281,7 @@ def throughput(port: int, secret: str, concurrency: int, duration: float, max_re
     def worker(n: int) -> None:
         rng = random.Random(seed * 1000 + n)
         client = Client(port, {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"})
+        sent = 0
         try:
             while time.perf_counter() < deadline:
                 with lock:
@@ -266,6 +289,10 @@ def throughput(port: int, secret: str, concurrency: int, duration: float, max_re
                         return
                     counter[0] += 1
                     i = counter[0]
+                sent += 1
+                if reconnect_every and sent % reconnect_every == 0:
+                    client.close()
+                    client.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
                 method, path, body, expected = make(i, rng)
                 try:
                     status, data, elapsed = client.request(method, path, body=body)
@@ -291,6 +318,7 @@ def throughput(port: int, secret: str, concurrency: int, duration: float, max_re
     elapsed = time.perf_counter() - t0
     out = summarize(times, sum(errors.values()))
     out.update({"created": len(times), "seconds": round(elapsed, 2), "concurrency": concurrency,
+                "reconnect_every": reconnect_every,
                 "per_s": round(len(times) / elapsed, 1), "error_kinds": dict(list(errors.items())[:10])})
     return out
 
@@ -337,6 +365,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=20.0, help="seconds of API create load")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--max-creates", type=int, default=20000)
+    parser.add_argument("--reconnect-every", type=int, default=0,
+                        help="API load: each client reconnects after N requests (default 0: one connection each)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--ops", default="list,detail,search,me,api",
                         help="comma-separated subset (me: GET /api/v1/me, the stack's ceiling)")
@@ -377,12 +407,12 @@ def main(argv: list[str] | None = None) -> int:
             results["search_words"] = chosen
         client.close()
         if "me" in ops:
-            results["operations"]["api_me"] = me_throughput(
-                args.port, info["secret"], args.concurrency, args.duration, args.max_creates, args.seed)
+            results["operations"]["api_me"] = with_worker_cpu(proc, lambda: me_throughput(
+                args.port, info["secret"], args.concurrency, args.duration, args.max_creates, args.seed))
         if "api" in ops:
-            results["operations"]["api_create"] = api_throughput(
+            results["operations"]["api_create"] = with_worker_cpu(proc, lambda: api_throughput(
                 args.port, info["secret"], info["customers"], args.concurrency, args.duration,
-                args.max_creates, args.seed)
+                args.max_creates, args.seed, args.reconnect_every))
         results["rss_after"] = process_rss(proc.pid)
     finally:
         stop_server(proc)
@@ -408,12 +438,15 @@ def markdown(r: dict[str, Any]) -> str:
                     f" {me.get('median_ms')} | {me.get('p95_ms')} | {me['per_s']} requests/s |")
     api = r["operations"].get("api_create")
     if api:
-        rows.append(f"| API create, concurrency {api['concurrency']} | {api['n']} | {api['errors']} |"
+        again = f", new connection every {api['reconnect_every']}" if api.get("reconnect_every") else ""
+        rows.append(f"| API create, concurrency {api['concurrency']}{again} | {api['n']} | {api['errors']} |"
                     f" {api.get('median_ms')} | {api.get('p95_ms')} | **{api['tickets_per_s']} tickets/s**"
                     f" (≥ {API_BUDGET_PER_S:.0f}/s) |")
     rss = r.get("rss_after") or r.get("rss_idle")
     head = (f"{r['database']}, {r['tickets_at_start']} tickets, {r['date']}; RSS total {rss['total_mib']} MiB,"
             f" largest worker {rss['max_worker_mib']} MiB")
+    rows.extend(f"\n{op}: CPU seconds per server process {r['operations'][op]['server_cpu_s']}"
+                for op in ("api_me", "api_create") if r["operations"].get(op, {}).get("server_cpu_s"))
     return head + "\n\n" + "\n".join(rows)
 
 

@@ -1,11 +1,13 @@
+import asyncio
 import os
 import socket
+import sys
 from asyncio import base_events
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from tempfile import SpooledTemporaryFile
 from typing import Any
 
-from asgiref.sync import ThreadSensitiveContext
-from asgiref.wsgi import WsgiToAsgi
 from django.core.wsgi import get_wsgi_application
 
 
@@ -28,23 +30,100 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kefu.settings")
 # that thread and the event loop three times. Throughput scales with processes (uvicorn --workers N);
 # long work belongs in background tasks.
 _sync_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kefu-sync")
-_http = WsgiToAsgi(get_wsgi_application())
+_wsgi = get_wsgi_application()
+# A response body up to this size is built on the sync thread and handed to the event loop in one piece
+# (one hand-over per request); a larger or streamed one (downloads) goes out chunk by chunk as it is read.
+BUFFERED_BODY = 1 << 20
+REQUEST_BODY_IN_MEMORY = 1 << 16
 
 
 async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope["type"] != "http":
         # Lifespan (uvicorn then carries on without it); WebSocket routes will be added here.
         raise ValueError(f"kefu serves HTTP, not {scope['type']}")
-    async with ThreadSensitiveContext(executor=_sync_thread):
-        await _http(scope, receive, _without_padding(send))
+    loop = asyncio.get_running_loop()
+    with SpooledTemporaryFile(max_size=REQUEST_BODY_IN_MEMORY) as body:
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body.write(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        body.seek(0)
+        start, content = await loop.run_in_executor(_sync_thread, _respond, scope, body, loop, send)
+    if start is not None:  # buffered: the whole answer in two messages
+        await send(start)
+        await send({"type": "http.response.body", "body": content})
 
 
-def _without_padding(send: Any) -> Any:
-    # Django's WSGI handler writes Set-Cookie values with a leading space (SimpleCookie.output(header=""));
-    # WSGI servers strip it, but HTTP parsers such as h11 refuse the response.
-    async def send_stripped(message: dict[str, Any]) -> None:
-        if message["type"] == "http.response.start":
-            message = {**message, "headers": [(name, value.strip()) for name, value in message["headers"]]}
-        await send(message)
+def _respond(scope: dict[str, Any], body: Any, loop: asyncio.AbstractEventLoop,
+             send: Any) -> tuple[dict[str, Any] | None, bytes]:
+    """Run Django on the sync thread. Returns the start message and the body when it was small enough
+    to buffer; otherwise sends it from here, chunk by chunk, and returns (None, b"")."""
+    started: dict[str, Any] = {}
 
-    return send_stripped
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None,
+                       /) -> Callable[[bytes], object]:
+        started["message"] = {"type": "http.response.start", "status": int(status.split(" ", 1)[0]),
+                              # Django writes Set-Cookie values with a leading space (SimpleCookie.output
+                              # (header="")); WSGI servers strip it, strict HTTP parsers such as h11 refuse it.
+                              "headers": [(k.lower().encode("latin1"), v.strip().encode("latin1"))
+                                          for k, v in headers]}
+        return _no_write
+
+    def send_now(message: dict[str, Any]) -> None:
+        asyncio.run_coroutine_threadsafe(send(message), loop).result()
+
+    result = _wsgi(_environ(scope, body), start_response)
+    try:
+        chunks: list[bytes] = []
+        size = 0
+        streaming = False
+        for chunk in result:
+            if not streaming and size + len(chunk) <= BUFFERED_BODY:
+                chunks.append(chunk)
+                size += len(chunk)
+                continue
+            if not streaming:
+                streaming = True
+                send_now(started["message"])
+                for held in chunks:
+                    send_now({"type": "http.response.body", "body": held, "more_body": True})
+            send_now({"type": "http.response.body", "body": chunk, "more_body": True})
+        if streaming:
+            send_now({"type": "http.response.body", "body": b""})
+            return None, b""
+        return started["message"], b"".join(chunks)
+    finally:
+        # Django's request_finished: database connections go back to their pool (and broken ones are
+        # dropped), open files of a download are closed.
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+
+
+def _no_write(data: bytes) -> object:
+    raise RuntimeError("the body is read from the iterable the application returns, not written")
+
+
+def _environ(scope: dict[str, Any], body: Any) -> dict[str, Any]:
+    script_name = scope.get("root_path", "").encode("utf8").decode("latin1")
+    path = scope["path"].encode("utf8").decode("latin1")
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": scope["method"], "SCRIPT_NAME": script_name,
+        "PATH_INFO": path[len(script_name):] if path.startswith(script_name) else path,
+        "QUERY_STRING": scope["query_string"].decode("ascii"), "SERVER_PROTOCOL": f"HTTP/{scope['http_version']}",
+        "wsgi.version": (1, 0), "wsgi.url_scheme": scope.get("scheme", "http"), "wsgi.input": body,
+        "wsgi.errors": sys.stderr, "wsgi.multithread": False, "wsgi.multiprocess": True, "wsgi.run_once": False,
+    }
+    server = scope.get("server") or ("localhost", 80)
+    environ["SERVER_NAME"], environ["SERVER_PORT"] = server[0], str(server[1] if server[1] is not None else 80)
+    if scope.get("client"):
+        environ["REMOTE_ADDR"] = scope["client"][0]
+    for raw_name, raw_value in scope.get("headers", []):
+        name = raw_name.decode("latin1").upper().replace("-", "_")
+        key = name if name in {"CONTENT_LENGTH", "CONTENT_TYPE"} else f"HTTP_{name}"
+        value = raw_value.decode("latin1")
+        environ[key] = f"{environ[key]},{value}" if key in environ else value
+    return environ

@@ -35,26 +35,35 @@ def insert_rows(model: type[models.Model], fields: Sequence[str], rows: Iterable
     return len(params)
 
 
-# PostgreSQL allows 65,535 parameters a statement; a thousand rows already amortise the statement's cost.
-ROWS_PER_STATEMENT = 1000
+# PostgreSQL allows 65,535 parameters a statement; a few hundred rows already amortise its cost. Past
+# COPY_FROM rows (outside a pipeline, where COPY cannot run) the rows are streamed with COPY instead: a long
+# multi-row statement is parsed anew each time by psycopg (it caches short statements only), and that had
+# cost the SLA sweep more than the server spent storing the rows.
+ROWS_PER_STATEMENT = 500
+COPY_FROM = 50
 
 
 def _execute_rows(real: Any, sql: str, params: Sequence[Sequence[Any]]) -> None:
     """Insert the rows: one executemany on SQLite, whose in-process statement is cheap to re-run; on
-    PostgreSQL multi-row VALUES (the server parses, plans and executes once per thousand rows, not once
-    per row)."""
+    PostgreSQL one multi-row VALUES for a few rows, COPY for many."""
     if not params:
         return
     if real.vendor != "postgresql":
         with real.cursor() as cursor:
             cursor.executemany(sql, params)
         return
-    row = sql[sql.rindex(" VALUES ") + len(" VALUES "):]
-    width = max(1, min(ROWS_PER_STATEMENT, 65_535 // max(1, len(params[0]))))
+    head, row = sql.split(" VALUES ", 1)
     with statement_cursor(real) as cursor:
+        if len(params) >= COPY_FROM and not cursor.pipelined:
+            with cursor.copy(f"COPY {head.removeprefix('INSERT INTO ')} FROM STDIN") as copy:
+                for values in params:
+                    copy.write_row(values)
+            return
+        width = max(1, min(ROWS_PER_STATEMENT, 65_535 // max(1, len(params[0]))))
         for start in range(0, len(params), width):
             chunk = params[start:start + width]
-            cursor.execute(sql + (", " + row) * (len(chunk) - 1), [value for values in chunk for value in values])
+            cursor.execute(f"{head} VALUES {', '.join([row] * len(chunk))}",
+                           [value for values in chunk for value in values])
 
 
 def _converter(column: models.Field[Any, Any], real: Any) -> Any:

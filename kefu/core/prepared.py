@@ -167,6 +167,13 @@ class _Preparing:
     def fetchone(self) -> Any:
         return self._cursor.fetchone()
 
+    @property
+    def pipelined(self) -> bool:
+        return bool(self._cursor.connection.pgconn.pipeline_status)
+
+    def copy(self, statement: str) -> Any:
+        return self._cursor.copy(statement)
+
     def fetchall(self) -> list[Any]:
         return self._cursor.fetchall()  # type: ignore[no-any-return]
 

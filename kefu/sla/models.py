@@ -146,9 +146,11 @@ class SlaPolicy(models.Model):
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         super().save(*args, **kwargs)
-        from kefu.sla.services import active_policies
+        from kefu.sla.services import acting_policy_ids, active_policies
 
-        active_policies.forget()  # this process at once, the others within seconds (kefu.core.shortcache)
+        # This process at once, the others within seconds (kefu.core.shortcache).
+        active_policies.forget()
+        acting_policy_ids.forget()
 
     def clean(self) -> None:
         problems = milestone_problems(self.milestones)
@@ -205,12 +207,15 @@ class TicketClock(models.Model):
         BREACHED = "breached", _("Breached")
         CANCELLED = "cancelled", _("Cancelled")
 
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="clocks")
+    # Indexed by clock_ticket_state, which leads with it: every index is more work for the sweep's updates.
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="clocks", db_index=False)
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     name = models.CharField(_("name"), max_length=60, blank=True)
     state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.RUNNING)
     target_seconds = models.PositiveIntegerField()
-    calendar = models.ForeignKey(BusinessCalendar, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # Not indexed: nothing looks clocks up by calendar (deleting a calendar, which clocks protect, scans once).
+    calendar = models.ForeignKey(BusinessCalendar, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                 db_index=False)
     warning_percent = models.PositiveSmallIntegerField(default=80)
     started_at = models.DateTimeField()
     due_at = models.DateTimeField(null=True, blank=True)

@@ -327,8 +327,9 @@ def sweep(moment: dt.datetime | None = None, limit: int = SWEEP_BATCH) -> int:
         insert_rows(TicketEvent, ["ticket", "type", "actor", "public", "at", "payload"],
                     [_sweep_event(c, "sla_warning", moment) for c in warned]
                     + [_sweep_event(c, "sla_breached", moment) for c in breached])
-        queue_webhooks([_sweep_webhook(c, "sla_warning", moment) for c in warned]
-                       + [_sweep_webhook(c, "sla_breached", moment) for c in breached])
+        queue_webhooks(_sweep_webhook(c, type_, moment) for type_, batch in (("sla_warning", warned),
+                                                                           ("sla_breached", breached))
+                       for c in batch)
         _alert_for_sweep(warned, breached)
         _escalate_breaches(breached, moment)
     return len(clocks)
@@ -388,10 +389,17 @@ def _label_in_language(language: str, kind: str, name: str) -> str:
     return clock_label(kind, name)
 
 
+# Policies whose breach does more than notify, active or not (a ticket keeps the policy it matched).
+acting_policy_ids = short_lived(lambda: frozenset(
+    SlaPolicy.objects.exclude(breach_action=SlaPolicy.BreachAction.NOTIFY).values_list("pk", flat=True)))
+
+
 def _escalate_breaches(breached: list[DueClock], moment: dt.datetime) -> None:
+    acting_ids = acting_policy_ids.get()
+    if not acting_ids or not breached:
+        return
     acting = {sla.ticket_id: sla.policy for sla in TicketSla.objects.select_related("policy__breach_team").filter(
-        ticket_id__in={c.ticket_id for c in breached}).exclude(policy__breach_action=SlaPolicy.BreachAction.NOTIFY)
-        if sla.policy is not None}
+        ticket_id__in={c.ticket_id for c in breached}, policy_id__in=acting_ids) if sla.policy is not None}
     tickets = Ticket.objects.select_related("team", "customer", "category").in_bulk(list(acting))
     for ticket_id, policy in acting.items():
         # One step per sweep and ticket, however many of its clocks broke at once.

@@ -1,5 +1,6 @@
 import socket
 import threading
+from typing import Any
 
 from kefu.asgi import _set_nodelay
 
@@ -66,3 +67,66 @@ def test_header_values_have_no_padding_that_strict_http_parsers_refuse():
     cookies = [value for name, value in headers if name.lower() == b"set-cookie"]
     assert status == 200 and cookies and cookies[0].startswith(b"csrftoken=")
     assert all(value == value.strip() for _, value in headers)
+
+
+def test_each_request_finishes_so_database_connections_go_back_to_their_pool(settings):
+    """Django's request_finished (which returns or drops the database connection) fires for every request."""
+    import asyncio
+
+    from django.core.signals import request_finished
+
+    settings.ALLOWED_HOSTS = ["testserver"]
+    finished: list[str] = []
+
+    def record(**kwargs: object) -> None:
+        finished.append(threading.current_thread().name)
+
+    request_finished.connect(record)
+    try:
+        status, _ = asyncio.run(_get("/login/"))
+    finally:
+        request_finished.disconnect(record)
+    assert status == 200 and len(finished) == 1 and finished[0].startswith("kefu-sync")
+
+
+def test_a_body_larger_than_the_buffer_streams_out_whole_and_in_order(monkeypatch):
+    import asyncio
+
+    from asgiref.testing import ApplicationCommunicator
+
+    import kefu.asgi
+
+    closed: list[bool] = []
+    piece = 256 * 1024
+
+    class Body:
+        def __iter__(self):  # type: ignore[no-untyped-def]
+            for i in range(12):  # 3 MiB, three times the buffer
+                yield bytes([i]) * piece
+
+        def close(self) -> None:
+            closed.append(True)
+
+    def download(environ: dict[str, object], start_response: Any) -> Body:
+        start_response("200 OK", [("Content-Type", "application/octet-stream")])
+        return Body()
+
+    monkeypatch.setattr(kefu.asgi, "_wsgi", download)
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
+             "path": "/big", "raw_path": b"/big", "query_string": b"", "root_path": "",
+             "headers": [(b"host", b"testserver")], "client": ("127.0.0.1", 1234), "server": ("testserver", 80)}
+
+    async def fetch() -> tuple[int, bytes]:
+        communicator = ApplicationCommunicator(kefu.asgi.application, scope)
+        await communicator.send_input({"type": "http.request", "body": b"", "more_body": False})
+        start = await communicator.receive_output(10)
+        body = b""
+        while True:
+            message = await communicator.receive_output(10)
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                return int(start["status"]), body
+
+    status, body = asyncio.run(fetch())
+    assert status == 200 and len(body) == 12 * piece
+    assert body == b"".join(bytes([i]) * piece for i in range(12)) and closed == [True]
