@@ -11,17 +11,19 @@ takes an exclusive ``flock`` on ``<database>.writers`` (behind a per-process mut
 queue in the kernel and the next one starts as soon as the previous one commits. The lock only orders
 writers; SQLite's own locking still guarantees correctness. In-memory databases (the tests) use neither.
 
-Checkpoints outside the queue: by default SQLite copies the write-ahead log back into the database inside
-the commit that makes the log pass 1,000 pages, that is while the committing writer still holds the
-queue; at ~80 pages per new ticket that was every dozen commits, and it made the mean time a writer held
-the queue 60 % longer than the median (bench/results/intake-2026-11-22b/). Each connection now runs a
-PASSIVE checkpoint after every `CHECKPOINT_EVERY` commits, once it has left the queue (a passive
-checkpoint never blocks writers); SQLite's own, at 10,000 pages, stays as a safety net.
+Checkpoints outside the queue and off the request: by default SQLite copies the write-ahead log back into
+the database inside the commit that makes the log pass 1,000 pages, that is while the committing writer
+still holds the queue; at ~80 pages per new ticket that was every dozen commits, and it made the mean time
+a writer held the queue 60 % longer than the median (bench/results/intake-2026-11-22b/). After every
+`CHECKPOINT_EVERY` commits a connection now asks its process's checkpoint thread for a PASSIVE
+checkpoint (which never blocks writers) and goes on: run inline, each one (~40 ms with its fsync) had
+held up the request that happened to trigger it. SQLite's own, at 10,000 pages, stays as a safety net.
 """
 
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import queue
 import sqlite3
@@ -30,6 +32,7 @@ from typing import Any
 
 from django.db.backends.sqlite3 import base
 
+logger = logging.getLogger(__name__)
 POOL_SIZE = int(os.environ.get("KEFU_DB_POOL_SIZE", "8"))
 CHECKPOINT_EVERY = 128
 AUTOCHECKPOINT_PAGES = 10_000
@@ -62,6 +65,44 @@ class WriterLock:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
         finally:
             self._mutex.release()
+
+
+class Checkpointer:
+    """A daemon thread with its own connection that checkpoints the write-ahead log when asked.
+
+    SQLite does the copying and the fsync with Python's GIL released, so requests go on meanwhile.
+    Requests that come while a checkpoint runs fold into the next one."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._wanted = threading.Event()
+        self.done = 0  # checkpoints run, for the tests
+        threading.Thread(target=self._run, name="kefu-sqlite-checkpoint", daemon=True).start()
+
+    def request(self) -> None:
+        self._wanted.set()
+
+    def _run(self) -> None:
+        conn = sqlite3.connect(self._path)
+        while True:
+            self._wanted.wait()
+            self._wanted.clear()
+            try:
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            except sqlite3.Error:
+                logger.exception("checkpoint of %s failed; the next request tries again", self._path)
+            self.done += 1
+
+
+_checkpointers: dict[tuple[int, str], Checkpointer] = {}
+
+
+def checkpointer(name: str) -> Checkpointer:
+    with _registry_lock:
+        key = (os.getpid(), name)  # a thread does not survive a fork: each process starts its own
+        if key not in _checkpointers:
+            _checkpointers[key] = Checkpointer(name)
+        return _checkpointers[key]
 
 
 def writer_lock(name: str) -> WriterLock:
@@ -121,8 +162,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
         self._commits_since_checkpoint += 1
         if self._commits_since_checkpoint >= CHECKPOINT_EVERY:
             self._commits_since_checkpoint = 0
-            with self.wrap_database_errors:
-                self.connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            checkpointer(self._name()).request()
 
     def _rollback(self) -> None:
         try:

@@ -1,11 +1,12 @@
 """The SQLite backend's connection pool and writer queue (kefu/core/sqlite/base.py), on a real file."""
 
 import threading
+import time
 
 import pytest
 from django.db import connection
 
-from kefu.core.sqlite.base import DatabaseWrapper
+from kefu.core.sqlite.base import DatabaseWrapper, checkpointer
 
 pytestmark = pytest.mark.skipif(connection.vendor != "sqlite", reason="the SQLite backend")
 
@@ -102,7 +103,7 @@ def test_writers_take_turns_and_the_next_starts_when_the_first_commits(tmp_path)
 
 def test_the_write_ahead_log_is_checkpointed_after_the_writers_turn(tmp_path, monkeypatch):
     # SQLite's own checkpoint (inside a commit, holding the writers' turn) is pushed out to 10,000 pages;
-    # the backend checkpoints every CHECKPOINT_EVERY commits instead, so the log is reused, not grown.
+    # the backend's checkpoint thread runs one every CHECKPOINT_EVERY commits, so the log is reused, not grown.
     monkeypatch.setattr("kefu.core.sqlite.base.CHECKPOINT_EVERY", 4)
     db = _database_with_a_table(tmp_path)
     writer = _wrapper(db)
@@ -110,11 +111,19 @@ def test_the_write_ahead_log_is_checkpointed_after_the_writers_turn(tmp_path, mo
         cursor.execute("PRAGMA wal_autocheckpoint")
         assert cursor.fetchone() == (10_000,)
 
+    checkpoints = checkpointer(str(db))
+
     def commit_rows(count: int) -> None:
-        for _ in range(count):
+        for n in range(1, count + 1):
+            before = checkpoints.done
             writer._start_transaction_under_autocommit()
             writer.cursor().execute("INSERT INTO t VALUES (randomblob(16000))")  # four pages a commit
             writer.commit()
+            if n % 4 == 0:  # the process's checkpoint thread was asked; the commit did not wait for it
+                deadline = time.monotonic() + 10
+                while checkpoints.done == before and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                assert checkpoints.done > before
 
     commit_rows(8)
     size_after_eight = (tmp_path / "db.sqlite3-wal").stat().st_size
