@@ -7,7 +7,6 @@ answers anything else with the same 404 as a missing ticket.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 from typing import Any, Literal
 
@@ -376,16 +375,19 @@ def create_ticket(request: HttpRequest, payload: TicketCreateIn) -> HttpStatus[T
     if not actor.can_write_tickets:
         raise PermissionDenied(_("Your role cannot change tickets."))
     category, team = _category(payload.category), _team(payload.team_id)
-    # Looked up before the write transaction (SQLite writers take turns); a new customer is created, with
-    # its check repeated, in the ticket's transaction.
+    # Looked up before any write (SQLite writers take turns). A new customer gets a write turn of its own,
+    # with the lookup repeated inside it, once the request is known to be acceptable: holding one turn
+    # across the whole intake had kept every other writer waiting while this one planned its ticket.
     customer = _existing_customer(actor, payload)
-    with transaction.atomic() if customer is None else contextlib.nullcontext():
-        ticket = services.open_ticket(
-            customer=customer or _new_customer(payload), subject=payload.subject, description=payload.description,
-            actor=actor, channel=payload.channel, category=category, priority=payload.priority,
-            complexity=payload.complexity, team=team, facts=payload.facts.model_dump() if payload.facts else None,
-            tags=payload.tags, auto_assign=payload.auto_assign,
-        )
+    if customer is None:
+        services.clean_subject(payload.subject)
+        customer = _new_customer(payload)
+    ticket = services.open_ticket(
+        customer=customer, subject=payload.subject, description=payload.description,
+        actor=actor, channel=payload.channel, category=category, priority=payload.priority,
+        complexity=payload.complexity, team=team, facts=payload.facts.model_dump() if payload.facts else None,
+        tags=payload.tags, auto_assign=payload.auto_assign,
+    )
     # The creator gets the ticket back even if routing gave it to a team they cannot see.
     return HttpStatus(201, ticket_out(ticket, tags=services.tag_names(payload.tags)))
 

@@ -281,6 +281,13 @@ def choose_intake_owner(team: Department | None) -> tuple[User | None, Departmen
     return _next_agent.first(), None
 
 
+def clean_subject(subject: str) -> str:
+    subject = subject.strip()
+    if not subject:
+        raise DomainError(_("Please give the request a subject."), code="subject_required")
+    return subject
+
+
 def open_ticket(
     *,
     customer: Customer,
@@ -305,9 +312,7 @@ def open_ticket(
     transaction, which only inserts, each table once (decision 0005). Two tickets opened at
     the same moment may both go to the same agent; the round robin evens it out on the next turns.
     """
-    subject = subject.strip()
-    if not subject:
-        raise DomainError(_("Please give the request a subject."), code="subject_required")
+    subject = clean_subject(subject)
     facts = {k: (v or "").strip() for k, v in (facts or {}).items() if k in FIVE_W_ONE_H_FIELDS}
     if priority is None:
         priority = category.default_priority if category else Priority.NORMAL
