@@ -94,7 +94,8 @@ def test_values_of_every_kind_come_back_as_saved():
     customer = factories.customer()
     ticket = insert_one(Ticket(subject=gettext_lazy("Refund"), customer=customer, channel=Channel.EMAIL,  # type: ignore[misc]
                                priority="high", status="new"))
-    insert_many([TicketEvent(ticket=ticket, type="note", at=now(), payload="just a string")])
+    insert_many([TicketEvent(ticket=ticket, type="note", at=now(), payload="just a string", public=1)])  # type: ignore[misc]
     stored = Ticket.objects.get(pk=ticket.pk)
     assert stored.subject == "Refund" and stored.priority == "high" and stored.channel == "email"
-    assert TicketEvent.objects.get(ticket=ticket, type="note").payload == "just a string"
+    event = TicketEvent.objects.get(ticket=ticket, type="note")
+    assert event.payload == "just a string" and event.public is True
