@@ -189,8 +189,11 @@ def _rearm_swept() -> int:
 
 
 def _analyze(connection: Any) -> None:
+    # What autovacuum has done to a live database: statistics, and on PostgreSQL the freshly loaded rows'
+    # hint bits and visibility map (otherwise the first sweep pays for touching each page once more,
+    # writing it whole into the WAL: 1.22 s instead of 0.73–0.83 s at 1M, 2026-12-03).
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+        cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
 
 
 def _measure() -> dict[str, Any]:
