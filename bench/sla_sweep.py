@@ -45,6 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--due-percent", type=float, default=1.0)
     parser.add_argument("--out", default=None)
     parser.add_argument("--reuse", action="store_true", help="re-arm and measure an already loaded database")
+    parser.add_argument("--checkpoint-first", action="store_true",
+                        help="with --reuse, PostgreSQL: CHECKPOINT between re-arming and sweeping (the sweep then "
+                             "writes each page it changes whole into the WAL)")
     args = parser.parse_args(argv)
     configure(args.database_url, args.data_dir)
     Path(os.environ["KEFU_DATA_DIR"]).mkdir(parents=True, exist_ok=True)
@@ -67,7 +70,11 @@ def main(argv: list[str] | None = None) -> int:
         from kefu.tickets.models import Ticket
 
         rearmed = _rearm_swept()
+        if args.checkpoint_first and connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("CHECKPOINT")
         result["sizes"].append({"open_tickets": Ticket.objects.count(), "reused": True, "rearmed": rearmed,
+                                "checkpoint_first": args.checkpoint_first,
                                 **_measure()})
         print(json.dumps(result["sizes"][-1]), file=sys.stderr)
         return _write(result, args.out, connection.vendor)

@@ -73,7 +73,7 @@ def test_constants_with_quotes_and_percent_signs_match_exactly():
     assert by_constant_subject.all(customer.pk + 1000) == []
 
 
-def test_repeated_reads_and_inserts_keep_answering_in_a_transaction():
+def test_a_read_run_past_the_prepare_threshold_keeps_finding_its_rows():
     # Prepared once per connection on PostgreSQL, then reused: the second and later runs must agree.
     customer = factories.customer()
     factories.ticket(customer, subject="Refund")
