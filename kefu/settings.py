@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,7 @@ INSTALLED_APPS = [
     "kefu.tickets",
     "kefu.notifications",
     "kefu.sla",
+    "kefu.inbox",
     "kefu.api",
     "kefu.web",
 ]
@@ -240,4 +242,12 @@ KEFU: dict[str, Any] = {
     # it (a worker killed mid-send), and failures back off from RETRY_BASE seconds, doubling each time.
     "DELIVERY_LEASE_SECONDS": float(os.environ.get("KEFU_DELIVERY_LEASE_SECONDS", "60")),
     "RETRY_BASE_SECONDS": float(os.environ.get("KEFU_RETRY_BASE_SECONDS", "30")),
+    # Email: customers' replies go to a per-ticket address (support+<number>-<signature>@…) built from
+    # this one; empty turns per-ticket addresses off (threading then relies on the headers alone).
+    "REPLY_ADDRESS": os.environ.get("KEFU_REPLY_ADDRESS", parseaddr(DEFAULT_FROM_EMAIL)[1]),
+    # Authentication-Results headers are believed only from these receiving servers (authserv-id); with
+    # none listed, only the topmost header (the last hop's) is read.
+    "MAIL_TRUSTED_AUTHSERV_IDS": _env_list("KEFU_MAIL_TRUSTED_AUTHSERV_IDS", ""),
+    "MAIL_VERIFY_DKIM": _env_bool("KEFU_MAIL_VERIFY_DKIM", default=True),
+    "MAIL_MAX_BYTES": int(os.environ.get("KEFU_MAIL_MAX_BYTES", str(40 * 1024 * 1024))),
 }

@@ -15,9 +15,10 @@ from kefu.api import me
 from kefu.api.auth import CUSTOMER_ACCESS_KEY, CUSTOMER_AUTH, STAFF_AUTH
 from kefu.api.errors import ERROR_STATUSES, ErrorOut, install_error_handlers
 from kefu.customers import api as customers_api
+from kefu.inbox import api as inbox_api
 from kefu.tickets import api as tickets_api
 
-ROUTERS: tuple[Router, ...] = (me.router, tickets_api.router, customers_api.router)
+ROUTERS: tuple[Router, ...] = (me.router, tickets_api.router, customers_api.router, inbox_api.router)
 
 
 def _error_model() -> type[Schema]:

@@ -11,7 +11,6 @@ import urllib.request
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -23,6 +22,7 @@ from django.utils import translation
 from kefu.core.bulk import insert_many, insert_rows
 from kefu.core.clock import now
 from kefu.core.shortcache import short_lived
+from kefu.notifications.mailthread import mail_host, ticket_reply_address, ticket_thread_id
 from kefu.notifications.models import (
     Notification,
     NotificationTemplate,
@@ -73,8 +73,22 @@ def delivery_key(notification: Notification) -> str:
     A worker killed after the mail server accepted a message but before the row was marked delivered
     sends it again on restart (at least once); the receiver recognises the repeat by this key.
     """
-    host = urlsplit(settings.PUBLIC_BASE_URL).hostname or "kefu.localhost"
-    return f"<notification.{notification.pk}.{notification.created_at:%Y%m%d%H%M%S}@{host}>"
+    return f"<notification.{notification.pk}.{notification.created_at:%Y%m%d%H%M%S}@{mail_host()}>"
+
+
+def mail_headers(notification: Notification) -> dict[str, str]:
+    """Message-ID (the idempotency key) and, for a ticket's mail, the headers that keep the customer's
+    mail client threading it with the rest and bring their reply back to the ticket."""
+    headers = {"Message-ID": delivery_key(notification)}
+    if notification.ticket_id is not None:
+        root = ticket_thread_id(notification.ticket_id)
+        answered = str(notification.context.get("in_reply_to", ""))
+        headers["In-Reply-To"] = answered or root
+        headers["References"] = f"{root} {answered}".strip()
+        reply_to = ticket_reply_address(notification.ticket_id)
+        if reply_to:
+            headers["Reply-To"] = reply_to
+    return headers
 
 
 def deliver(notification_id: int) -> bool:
@@ -85,8 +99,7 @@ def deliver(notification_id: int) -> bool:
         return False
     subject, body = render_notification(notification)
     try:
-        EmailMessage(subject, body, None, [notification.recipient],
-                     headers={"Message-ID": delivery_key(notification)}).send()
+        EmailMessage(subject, body, None, [notification.recipient], headers=mail_headers(notification)).send()
     except Exception as exc:  # any transport failure is retried later, never lost
         _settle(notification, error=f"{type(exc).__name__}: {exc}")
         return False

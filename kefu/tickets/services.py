@@ -304,6 +304,8 @@ def open_ticket(
     uploads: Sequence[Upload] = (),
     language: str = "",
     auto_assign: bool = True,
+    html: str = "",
+    in_reply_to: str = "",
 ) -> Ticket:
     """Open a ticket from a customer contact, acknowledge it with number, owner and tracking link.
 
@@ -311,6 +313,9 @@ def open_ticket(
     that reads or computes (the owner and team, the unsaved rows, the SLA plan) happens before the write
     transaction, which only inserts, each table once (decision 0005). Two tickets opened at
     the same moment may both go to the same agent; the round robin evens it out on the next turns.
+
+    `html` is the message as the channel sent it (sanitised here); `in_reply_to` is the channel's id of
+    that message (an email's Message-ID), which the acknowledgement answers so that it threads.
     """
     subject = clean_subject(subject)
     facts = {k: (v or "").strip() for k, v in (facts or {}).items() if k in FIVE_W_ONE_H_FIELDS}
@@ -329,7 +334,7 @@ def open_ticket(
         last_customer_message_at=moment, message_count=1 if body or uploads else 0, **facts,
     )
     message = Message(ticket=ticket, kind=Message.Kind.CUSTOMER, author=actor, channel=channel, body_text=body,
-                      created_at=moment)
+                      body_html=sanitize_html(html) if html else "", created_at=moment)
     events = _intake_events(ticket, actor, owner)
     sla_plan = sla_services.plan_for_new_ticket(ticket)
     if sla_plan is not None:
@@ -349,7 +354,8 @@ def open_ticket(
         insert_many(events)
         queue_webhooks(webhook_event(ticket, event) for event in events)
         insert_many([TicketSearchDocument(ticket=ticket, tokens=_search_tokens(ticket, [body]))])
-        _queue_for_customer(ticket, "ticket_received", owner_name=owner.name if owner else "")
+        answered = {"in_reply_to": in_reply_to} if in_reply_to else {}
+        _queue_for_customer(ticket, "ticket_received", owner_name=owner.name if owner else "", **answered)
     return ticket
 
 
@@ -466,14 +472,21 @@ def add_internal_note(ticket: Ticket, body: str, *, actor: User, uploads: Sequen
 
 
 @transaction.atomic
+def is_finished(ticket: Ticket) -> bool:
+    """Closed, cancelled or merged: the customer's next words belong on a new ticket."""
+    return Status(ticket.status) in {Status.CLOSED, Status.CANCELLED, Status.MERGED}
+
+
 def add_customer_message(
-    ticket: Ticket, body: str, *, actor: User, channel: str = Channel.WEB, uploads: Sequence[Upload] = ()
+    ticket: Ticket, body: str, *, actor: User, channel: str = Channel.WEB, uploads: Sequence[Upload] = (),
+    html: str = "",
 ) -> Message:
     """The customer writes on their ticket; a ticket waiting on them goes back to work."""
     _require_ticket_customer(ticket, actor)
-    if Status(ticket.status) in {Status.CLOSED, Status.CANCELLED, Status.MERGED}:
+    if is_finished(ticket):
         raise DomainError(_("This ticket is closed. Please open a new request."), code="finished")
-    message = _add_message(ticket, Message.Kind.CUSTOMER, body, actor=actor, channel=channel, uploads=uploads)
+    message = _add_message(ticket, Message.Kind.CUSTOMER, body, actor=actor, channel=channel, uploads=uploads,
+                           html=html)
     ticket.last_customer_message_at = message.created_at
     fields = ["last_customer_message_at"]
     if ticket.status == Status.WAITING_CUSTOMER:

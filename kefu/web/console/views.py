@@ -26,6 +26,7 @@ from kefu.accounts.models import User
 from kefu.core.downloads import download_response
 from kefu.core.errors import DomainError, NotFound, PermissionDenied
 from kefu.customers import selectors as customer_selectors
+from kefu.inbox import selectors as inbox_selectors
 from kefu.notifications import selectors as alert_selectors
 from kefu.notifications import services as alert_services
 from kefu.sla import selectors as sla_selectors
@@ -173,10 +174,14 @@ def ticket_detail(request: StaffRequest, ticket_id: int) -> HttpResponse:
         "complexity": ticket.complexity, "team": ticket.team_id,
         "tags": ", ".join(t.name for t in ticket.tags.all()), **ticket.five_w_one_h,
     })
+    thread = list(selectors.visible_messages(request.user, ticket))
+    email_auth = inbox_selectors.authentication_of_messages(m.pk for m in thread if m.channel == "email")
+    for message in thread:
+        message.email_auth = email_auth.get(message.pk)  # type: ignore[attr-defined]
     return render(request, "web/console/ticket_detail.html", {
         "ticket": ticket,
         "customer": customer,
-        "thread": list(selectors.visible_messages(request.user, ticket)),
+        "thread": thread,
         "events": [(event, describe(event)) for event in events],
         "rounds": rounds,
         "actions": [(a.value, ACTION_LABELS[a]) for a in actions],

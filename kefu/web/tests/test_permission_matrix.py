@@ -59,6 +59,7 @@ def expected(group: str, role: str, variant: str) -> bool:
         "ticket_write": customer_own or writes_ticket,
         "customer_or_staff": role == "customer" or role in STAFF,
         "admin_site": role == "admin",
+        "admin": role == "admin",
     }
     return rules[group]
 
@@ -150,6 +151,7 @@ API_GROUPS = {
     "get_customer": "staff_customer",
     "update_customer": "staff_customer",
     "list_customer_tickets": "staff_customer",
+    "receive_raw_email": "admin",  # a mail server's pipe: an administrator's token only
 }
 
 

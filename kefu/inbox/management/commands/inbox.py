@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import json
+import sys
+from argparse import ArgumentParser
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+from rich.progress import Progress
+
+from kefu.inbox import services
+from kefu.inbox.importing import raw_messages
+from kefu.inbox.models import InboundEmail, Mailbox
+
+
+class Command(BaseCommand):
+    help = "Email intake: import .eml / mbox files, replay quarantined messages, process waiting ones."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        imp = sub.add_parser("import-mail", help="import .eml files, folders of them or mbox files")
+        imp.add_argument("paths", nargs="+", type=Path)
+        imp.add_argument("--mailbox", type=int, help="the mailbox (id) whose team new tickets go to")
+        imp.add_argument("--no-dkim", action="store_true", help="do not verify DKIM signatures (no DNS lookups)")
+        replay = sub.add_parser("replay", help="process quarantined messages again, after a fix")
+        replay.add_argument("ids", nargs="*", type=int, help="only these (default: every quarantined message)")
+        sub.add_parser("process", help="process the messages waiting to be processed now")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        action = options["action"]
+        if action == "import-mail":
+            summary = self._import(options["paths"], options.get("mailbox"), verify=not options["no_dkim"])
+            self.stdout.write(json.dumps(summary, ensure_ascii=False))
+            if summary["lost"]:
+                sys.exit(1)
+        elif action == "replay":
+            self.stdout.write(json.dumps(services.replay(options["ids"] or None)))
+        else:
+            self.stdout.write(json.dumps({"processed": services.process_due()}))
+
+    def _import(self, paths: list[Path], mailbox_id: int | None, *, verify: bool) -> dict[str, Any]:
+        missing = [str(p) for p in paths if not p.exists()]
+        if missing:
+            raise CommandError(f"not found: {', '.join(missing)}")
+        mailbox = Mailbox.objects.filter(pk=mailbox_id).first() if mailbox_id else None
+        if mailbox_id and mailbox is None:
+            raise CommandError(f"no mailbox with id {mailbox_id}")
+        verifier = services.dkim_verifier() if verify else services.no_dkim
+        counts = dict.fromkeys(["received", "new_tickets", "replies_threaded", "duplicates_skipped",
+                                "quarantined", "held", "ignored", "retrying", "lost"], 0)
+        errors: list[str] = []
+        key_of = {services.Outcome.NEW_TICKET: "new_tickets", services.Outcome.REPLY: "replies_threaded",
+                  services.Outcome.QUARANTINED: "quarantined", services.Outcome.HELD: "held",
+                  services.Outcome.IGNORED: "ignored", services.Outcome.RETRY: "retrying"}
+        with Progress(console=None, transient=True, disable=not sys.stderr.isatty()) as progress:
+            task = progress.add_task("import-mail", total=None)
+            for origin, raw in raw_messages(paths):
+                progress.advance(task)
+                counts["received"] += 1
+                if isinstance(raw, OSError):
+                    counts["lost"] += 1
+                    errors.append(f"{origin}: {raw}")
+                    continue
+                try:
+                    received = services.receive_email(raw, source=InboundEmail.Source.IMPORT, mailbox=mailbox)
+                except Exception as exc:  # not stored: the one way a message is lost, and the exit code says so
+                    counts["lost"] += 1
+                    errors.append(f"{origin}: {type(exc).__name__}: {exc}")
+                    continue
+                if received.duplicate:
+                    counts["duplicates_skipped"] += 1
+                    continue
+                outcome = services.process_email(received.inbound.pk, verify_dkim=verifier)
+                counts[key_of.get(outcome, "retrying")] += 1
+        return {**counts, "errors": errors[:20]} if errors else counts

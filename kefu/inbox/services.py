@@ -1,0 +1,334 @@
+"""Email in: store the raw message first, then turn it into a ticket or a reply on one.
+
+Never lose, never duplicate: `receive_email` commits the raw bytes (or recognises a message already
+stored, by Message-ID or content hash) before anyone may remove it from the mail server. `process_email`
+works from that copy; a message nobody can read is quarantined with the reason and can be replayed, a
+failure while applying it is retried with back-off, and one bad message never stops the others.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from kefu.accounts.models import User
+from kefu.core.audit import record_audit
+from kefu.core.clock import now
+from kefu.core.errors import DomainError
+from kefu.customers.models import Channel, Customer, CustomerIdentity
+from kefu.customers.services import find_or_create_customer
+from kefu.inbox.mail import (
+    DkimVerifier,
+    NotAnEmail,
+    ParsedMail,
+    dedupe_key,
+    dkim_verifier,
+    parse_mail,
+    read_message_id,
+    split_quoted,
+)
+from kefu.inbox.models import InboundEmail, Mailbox
+from kefu.notifications.mailthread import (
+    notification_from_message_id,
+    ticket_from_reply_address,
+    ticket_from_thread_id,
+)
+from kefu.notifications.models import Notification
+from kefu.tickets import services as ticket_services
+from kefu.tickets.models import Message, Ticket
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+RETRY_BASE_SECONDS = 30
+BATCH = 200
+SUBJECT_NUMBER = re.compile(r"\[#(\d{1,18})\]|#(\d{1,18})\b")
+
+
+class Outcome:
+    NEW_TICKET = "new_ticket"
+    REPLY = "reply"
+    HELD = "held"
+    QUARANTINED = "quarantined"
+    IGNORED = "ignored"
+    RETRY = "retry"
+    ALREADY_DONE = "already_done"
+
+
+@dataclass(frozen=True)
+class Received:
+    inbound: InboundEmail
+    duplicate: bool
+
+
+def receive_email(raw: bytes, *, source: str, mailbox: Mailbox | None = None) -> Received:
+    """Store one raw message and commit it; a message stored before comes back marked as a duplicate.
+
+    Must not run inside another transaction (durable): the caller removes the message from its server
+    only after this returns, so the row has to be committed by then.
+    """
+    key = dedupe_key(raw, read_message_id(raw))
+    existing = InboundEmail.objects.filter(dedupe_key=key).first()
+    if existing is not None:
+        return Received(existing, duplicate=True)
+    try:
+        with transaction.atomic(durable=True):
+            inbound = InboundEmail.objects.create(
+                dedupe_key=key, message_id=key[4:] if key.startswith("mid:") else "", source=source,
+                mailbox=mailbox, raw=raw, size=len(raw))
+    except IntegrityError:  # the same message, stored a moment ago by another worker
+        return Received(InboundEmail.objects.get(dedupe_key=key), duplicate=True)
+    return Received(inbound, duplicate=False)
+
+
+def no_dkim(raw: bytes) -> tuple[str, str]:
+    """A verifier that checks nothing (imports of old mail, or DKIM checks turned off)."""
+    return "absent", ""
+
+
+def _verifier() -> DkimVerifier:
+    return dkim_verifier() if settings.KEFU["MAIL_VERIFY_DKIM"] else no_dkim
+
+
+def process_email(inbound_id: int, *, verify_dkim: DkimVerifier | None = None) -> str:
+    """Turn a stored message into its one effect; safe to call again (a processed message is left alone)."""
+    inbound = InboundEmail.objects.select_related("mailbox").get(pk=inbound_id)
+    if inbound.state != InboundEmail.State.RECEIVED:
+        return Outcome.ALREADY_DONE
+    try:
+        parsed = parse_mail(bytes(inbound.raw), trusted_authserv=settings.KEFU["MAIL_TRUSTED_AUTHSERV_IDS"],
+                            verify_dkim=verify_dkim or _verifier())
+    except NotAnEmail as exc:
+        return _settle(inbound, InboundEmail.State.QUARANTINED, reason=str(exc))
+    except Exception as exc:  # a parser bug on a strange message: quarantined, replayable after the fix
+        log.exception("inbox.parse_failed", extra={"inbound": inbound.pk})
+        return _settle(inbound, InboundEmail.State.QUARANTINED, reason=f"{type(exc).__name__}: {exc}")
+    try:
+        with transaction.atomic():
+            locked = InboundEmail.objects.select_for_update().get(pk=inbound.pk)
+            if locked.state != InboundEmail.State.RECEIVED:
+                return Outcome.ALREADY_DONE
+            return _apply(inbound, parsed)
+    except Exception as exc:
+        log.exception("inbox.process_failed", extra={"inbound": inbound.pk})
+        return _retry_later(inbound, exc)
+
+
+def _settle(inbound: InboundEmail, state: str, *, reason: str = "", parsed: ParsedMail | None = None,
+            ticket: Ticket | None = None, message: Message | None = None) -> str:
+    inbound.state, inbound.reason, inbound.processed_at = state, reason[:2000], now()
+    fields = ["state", "reason", "processed_at"]
+    if parsed is not None:
+        inbound.sender, inbound.subject = parsed.sender[:255], parsed.subject[:255]
+        inbound.authentication = parsed.authentication.as_dict()
+        fields += ["sender", "subject", "authentication"]
+    if ticket is not None:
+        inbound.ticket_id = ticket.pk
+        inbound.ticket_message_id = message.pk if message is not None else None
+        fields += ["ticket_id", "ticket_message_id"]
+    inbound.save(update_fields=fields)
+    return _OUTCOME_OF_STATE.get(state, state)
+
+
+_OUTCOME_OF_STATE: dict[str, str] = {
+    InboundEmail.State.QUARANTINED: Outcome.QUARANTINED, InboundEmail.State.HELD: Outcome.HELD,
+    InboundEmail.State.IGNORED: Outcome.IGNORED}
+
+
+def _retry_later(inbound: InboundEmail, exc: Exception) -> str:
+    inbound.attempts += 1
+    inbound.reason = f"{type(exc).__name__}: {exc}"[:2000]
+    fields = ["attempts", "reason", "next_attempt_at"]
+    if inbound.attempts >= MAX_ATTEMPTS:
+        inbound.state = InboundEmail.State.QUARANTINED
+        fields.append("state")
+    inbound.next_attempt_at = now() + dt.timedelta(seconds=RETRY_BASE_SECONDS * 2 ** inbound.attempts)
+    InboundEmail.objects.filter(pk=inbound.pk).update(**{f: getattr(inbound, f) for f in fields})
+    return Outcome.QUARANTINED if inbound.state == InboundEmail.State.QUARANTINED else Outcome.RETRY
+
+
+# ---------------------------------------------------------------------------------------------- applying
+
+
+def _apply(inbound: InboundEmail, parsed: ParsedMail) -> str:
+    if parsed.automatic:
+        return _settle(inbound, InboundEmail.State.IGNORED, reason=parsed.automatic, parsed=parsed)
+    ticket, by_headers = find_thread(parsed)
+    if ticket is not None and not is_participant(ticket, parsed.sender):
+        if by_headers:
+            return _settle(inbound, InboundEmail.State.HELD, reason="sender_not_participant", parsed=parsed,
+                           ticket=ticket)
+        ticket = None  # a ticket number in the subject from a stranger opens a ticket of their own
+    if ticket is not None and parsed.authentication.verdict == "fail":
+        return _settle(inbound, InboundEmail.State.HELD, reason="authentication_failed", parsed=parsed,
+                       ticket=ticket)
+    if ticket is not None and ticket_services.is_finished(ticket):
+        ticket = None
+    body, uploads = _body_and_uploads(parsed)
+    if ticket is not None:
+        message = ticket_services.add_customer_message(
+            ticket, body, actor=ticket.customer.user, channel=Channel.EMAIL, uploads=uploads,
+            html=parsed.html)
+        _settle(inbound, InboundEmail.State.PROCESSED, parsed=parsed, ticket=ticket, message=message)
+        return Outcome.REPLY
+    customer = find_or_create_customer(email=parsed.sender, name=parsed.sender_name)
+    ticket = ticket_services.open_ticket(
+        customer=customer, subject=_subject(parsed), description=body, actor=customer.user,
+        channel=Channel.EMAIL, team=inbound.mailbox.team if inbound.mailbox else None, uploads=uploads,
+        html=parsed.html, in_reply_to=parsed.message_id)
+    first = Message.objects.filter(ticket=ticket).order_by("pk").first()
+    _settle(inbound, InboundEmail.State.PROCESSED, parsed=parsed, ticket=ticket, message=first)
+    return Outcome.NEW_TICKET
+
+
+def _subject(parsed: ParsedMail) -> str:
+    if parsed.subject.strip():
+        return parsed.subject
+    first_line = next((line.strip() for line in parsed.text.splitlines() if line.strip()), "")
+    return first_line[:80] or _("(no subject)")
+
+
+def _body_and_uploads(parsed: ParsedMail) -> tuple[str, list[ticket_services.Upload]]:
+    """The text to show (quoted earlier mail trimmed; the original keeps it) and the attachments the
+    ticket may hold; one it may not (type, size) is named in the text and stays in the original."""
+    body, _quoted = split_quoted(parsed.text)
+    uploads: list[ticket_services.Upload] = []
+    refused: list[str] = []
+    for attachment in parsed.attachments:
+        upload = ticket_services.Upload(attachment.filename, attachment.content, attachment.content_type)
+        try:
+            ticket_services.validate_upload(upload)
+        except DomainError as exc:
+            refused.append(str(exc))
+            continue
+        uploads.append(upload)
+    if refused:
+        note = _("Not attached here (kept in the original message):")
+        body = "\n\n".join(part for part in (body, note + "\n" + "\n".join(f"- {r}" for r in refused)) if part)
+    if not body and not uploads:
+        body = _("(empty message)")
+    return body, uploads
+
+
+def find_thread(parsed: ParsedMail) -> tuple[Ticket | None, bool]:
+    """The ticket this message continues, and whether its headers or reply address said so (True) or only
+    a ticket number in the subject did (False)."""
+    for message_id in parsed.thread_ids:
+        ticket_id = _ticket_of_message_id(message_id)
+        if ticket_id is not None:
+            ticket = Ticket.objects.select_related("customer__user").filter(pk=ticket_id).first()
+            if ticket is not None:
+                return ticket, True
+    for address in parsed.recipients:
+        ticket_id = ticket_from_reply_address(address)
+        if ticket_id is not None:
+            ticket = Ticket.objects.select_related("customer__user").filter(pk=ticket_id).first()
+            if ticket is not None:
+                return ticket, True
+    match = SUBJECT_NUMBER.search(parsed.subject)
+    if match:
+        number = int(match.group(1) or match.group(2))
+        return Ticket.objects.select_related("customer__user").filter(pk=number).first(), False
+    return None, False
+
+
+def _ticket_of_message_id(message_id: str) -> int | None:
+    ticket_id = ticket_from_thread_id(message_id)
+    if ticket_id is not None:
+        return ticket_id
+    ours = notification_from_message_id(message_id)
+    if ours is not None:
+        pk, stamp = ours
+        notification = Notification.objects.filter(pk=pk).only("ticket_id", "created_at").first()
+        if notification is not None and f"{notification.created_at:%Y%m%d%H%M%S}" == stamp:
+            return notification.ticket_id
+        return None
+    # The customer answering their own earlier mail (or copying us on it later).
+    return (InboundEmail.objects.filter(message_id=message_id, ticket_id__isnull=False)
+            .values_list("ticket_id", flat=True).first())
+
+
+def is_participant(ticket: Ticket, address: str) -> bool:
+    """The ticket's customer, by their address or any email identity of theirs."""
+    address = address.lower()
+    customer: Customer = ticket.customer
+    if customer.email.lower() == address:
+        return True
+    return CustomerIdentity.objects.filter(customer=customer, channel=Channel.EMAIL, value=address).exists()
+
+
+# ---------------------------------------------------------------------------------------------- batches
+
+
+def process_due(limit: int = BATCH) -> int:
+    """Process stored messages that are waiting (new, or due for another try); returns how many ran."""
+    due = list(InboundEmail.objects.filter(state=InboundEmail.State.RECEIVED, next_attempt_at__lte=now())
+               .order_by("next_attempt_at", "pk").values_list("pk", flat=True)[:limit])
+    verifier = _verifier()
+    for pk in due:
+        process_email(pk, verify_dkim=verifier)
+    return len(due)
+
+
+def replay(ids: Iterable[int] | None = None) -> dict[str, int]:
+    """Process quarantined messages again (after a fix); returns the count of each outcome."""
+    queryset = InboundEmail.objects.filter(state=InboundEmail.State.QUARANTINED)
+    if ids is not None:
+        queryset = queryset.filter(pk__in=list(ids))
+    pks = list(queryset.order_by("pk").values_list("pk", flat=True))
+    counts: dict[str, int] = {}
+    verifier = _verifier()
+    for pk in pks:
+        InboundEmail.objects.filter(pk=pk, state=InboundEmail.State.QUARANTINED).update(
+            state=InboundEmail.State.RECEIVED, attempts=0, reason="", next_attempt_at=now())
+        outcome = process_email(pk, verify_dkim=verifier)
+        counts[outcome] = counts.get(outcome, 0) + 1
+    return counts
+
+
+# ---------------------------------------------------------------------------------------------- review
+
+
+def _require_agent(actor: User) -> None:
+    if not actor.is_staff_member:
+        raise DomainError(_("Only staff can review held email."), code="forbidden")
+
+
+@transaction.atomic
+def release_held(inbound: InboundEmail, *, actor: User) -> Message:
+    """An agent lets a held message join its ticket: as the customer's message when it is from them (it
+    had failed authentication), otherwise as an internal note naming the sender."""
+    _require_agent(actor)
+    inbound = InboundEmail.objects.select_for_update().get(pk=inbound.pk)
+    if inbound.state != InboundEmail.State.HELD or inbound.ticket_id is None:
+        raise DomainError(_("This message is not waiting for review."), code="not_held")
+    parsed = parse_mail(bytes(inbound.raw), trusted_authserv=settings.KEFU["MAIL_TRUSTED_AUTHSERV_IDS"])
+    ticket = Ticket.objects.select_related("customer__user").get(pk=inbound.ticket_id)
+    body, uploads = _body_and_uploads(parsed)
+    if is_participant(ticket, parsed.sender) and not ticket_services.is_finished(ticket):
+        message = ticket_services.add_customer_message(ticket, body, actor=ticket.customer.user,
+                                                       channel=Channel.EMAIL, uploads=uploads, html=parsed.html)
+    else:
+        header = _("Email from %(sender)s, released after review:") % {"sender": parsed.sender}
+        message = ticket_services.add_internal_note(ticket, f"{header}\n\n{body}", actor=actor, uploads=uploads)
+    _settle(inbound, InboundEmail.State.PROCESSED, reason=f"released by {actor.username}", ticket=ticket,
+            message=message)
+    record_audit("inbox.released", inbound, actor=actor, changes={"ticket": ticket.pk})
+    return message
+
+
+@transaction.atomic
+def reject_held(inbound: InboundEmail, *, actor: User) -> None:
+    _require_agent(actor)
+    updated = InboundEmail.objects.filter(pk=inbound.pk, state=InboundEmail.State.HELD).update(
+        state=InboundEmail.State.REJECTED, processed_at=now(), reason=f"rejected by {actor.username}")
+    if not updated:
+        raise DomainError(_("This message is not waiting for review."), code="not_held")
+    record_audit("inbox.rejected", inbound, actor=actor, changes={})
