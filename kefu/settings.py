@@ -249,5 +249,7 @@ KEFU: dict[str, Any] = {
     # none listed, only the topmost header (the last hop's) is read.
     "MAIL_TRUSTED_AUTHSERV_IDS": _env_list("KEFU_MAIL_TRUSTED_AUTHSERV_IDS", ""),
     "MAIL_VERIFY_DKIM": _env_bool("KEFU_MAIL_VERIFY_DKIM", default=True),
-    "MAIL_MAX_BYTES": int(os.environ.get("KEFU_MAIL_MAX_BYTES", str(40 * 1024 * 1024))),
+    # A contact on SMS, WeChat or another app from a customer whose open ticket was touched within this
+    # many hours continues that ticket instead of opening a new one.
+    "SAME_MATTER_WINDOW_HOURS": float(os.environ.get("KEFU_SAME_MATTER_WINDOW_HOURS", "72")),
 }

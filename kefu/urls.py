@@ -6,5 +6,6 @@ from kefu.api.urls import api
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    path("", include("kefu.inbox.urls")),
     path("", include("kefu.web.urls")),
 ]

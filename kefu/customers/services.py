@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -45,13 +46,19 @@ def _normalise_email(email: str) -> str:
 def create_customer(
     *, name: str, email: str = "", phone: str = "", actor: User | None, account_ref: str = "",
     company: str = "", language: str = "", annual_spend: Decimal | int | str = 0, password: str | None = None,
+    identities: Sequence[tuple[str, str]] = (),
 ) -> Customer:
-    """A customer and the sign-in account the portal uses (no password until they choose one)."""
+    """A customer and the sign-in account the portal uses (no password until they choose one).
+
+    `identities` are further (channel, value) pairs they are known by, e.g. a WeChat openid: someone who
+    writes on such a channel may have neither an email address nor a phone number yet.
+    """
     _require_staff(actor)
     email = _normalise_email(email)
     name = name.strip() or email.split("@")[0] or phone
-    if not (email or phone):
+    if not (email or phone or identities):
         raise DomainError(_("A customer needs an email address or a phone number."), code="contact_required")
+    name = name or _("Customer")
     # Addresses are stored lower-cased (here and in accounts.services), so the exact, indexed match is enough.
     if email and User.objects.filter(email=email).exists():
         raise DomainError(_("A person with this email address already exists."), code="duplicate_email")
@@ -69,8 +76,9 @@ def create_customer(
     # Plain inserts (kefu.core.bulk): intake creates customers inside its write transaction.
     insert_one(user)
     insert_one(customer)
+    known = [(Channel.EMAIL, email), (Channel.PHONE, phone.strip()), *identities]
     insert_many([CustomerIdentity(customer=customer, channel=channel, value=value)
-                 for channel, value in ((Channel.EMAIL, email), (Channel.PHONE, phone.strip())) if value])
+                 for channel, value in dict.fromkeys(known) if value])
     record_audit("customer.created", customer, actor=actor, changes={"name": customer.name, "email": email})
     return customer
 
@@ -98,6 +106,20 @@ def find_customer_by_email(email: str) -> Customer | None:
     if identity is not None:
         return identity.customer
     return Customer.objects.filter(email=email).first()
+
+
+def find_customer_by_identity(channel: str, value: str) -> Customer | None:
+    """Who is known by this value on this channel; a phone number also finds the customer's profile phone."""
+    value = value.strip()
+    if not value:
+        return None
+    identity = (CustomerIdentity.objects.select_related("customer").filter(channel=channel, value=value)
+                .order_by("pk").first())
+    if identity is not None:
+        return identity.customer
+    if channel == Channel.PHONE:
+        return Customer.objects.filter(phone=value).order_by("pk").first()
+    return None
 
 
 @transaction.atomic
@@ -164,3 +186,43 @@ def add_order_reference(customer: Customer, number: str, *, actor: User | None,
                                                            defaults={"amount": amount})
     record_audit("customer.order_added", customer, actor=actor, changes={"order": number})
     return order
+
+
+@transaction.atomic
+def merge_customers(source: Customer, target: Customer, *, actor: User) -> Customer:
+    """Two records of one person become one: `source`'s tickets, identities and orders move to `target`,
+    blanks in `target`'s profile are filled from `source`, spends add up, and `source` is removed (its
+    sign-in is switched off). The audit log keeps what was merged."""
+    if actor is None or not actor.is_staff_member:
+        raise PermissionDenied(_("Only staff can change customer profiles."))
+    if source.pk == target.pk:
+        raise DomainError(_("A customer cannot be merged into themselves."), code="same_customer")
+    source = Customer.objects.select_for_update().select_related("user").get(pk=source.pk)
+    target = Customer.objects.select_for_update().select_related("user").get(pk=target.pk)
+    known = set(target.identities.values_list("channel", "value"))
+    for identity in source.identities.all():
+        if (identity.channel, identity.value) in known:
+            identity.delete()
+        else:
+            CustomerIdentity.objects.filter(pk=identity.pk).update(customer=target)
+    moved_tickets = source.tickets.update(customer=target)
+    source.orders.update(customer=target)
+    filled = [name for name in ("email", "phone", "account_ref", "company", "language", "time_zone")
+              if not getattr(target, name) and getattr(source, name)]
+    for name in filled:
+        setattr(target, name, getattr(source, name))
+    if "email" in filled:  # the address moves with the person: their sign-in now is the target's
+        User.objects.filter(pk=source.user_id).update(email="")
+        User.objects.filter(pk=target.user_id).update(email=target.email)
+    target.annual_spend += source.annual_spend
+    if not target.tier_set_by_hand:
+        target.tier = tier_by_rule(target.annual_spend, target.tier)
+    if source.notes:
+        target.notes = "\n\n".join(n for n in (target.notes, source.notes) if n)
+    target.save()
+    record_audit("customer.merged", target, actor=actor,
+                 changes={"merged": source.pk, "name": source.name, "tickets": moved_tickets, "filled": filled})
+    user_id = source.user_id
+    source.delete()
+    User.objects.filter(pk=user_id).update(is_active=False)
+    return target

@@ -1,4 +1,5 @@
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
@@ -7,7 +8,7 @@ from django.utils.translation import ngettext
 from kefu.core.admin import ReadOnlyAdmin
 from kefu.core.errors import DomainError
 from kefu.inbox import services
-from kefu.inbox.models import InboundEmail, Mailbox
+from kefu.inbox.models import ChannelEndpoint, InboundEmail, InboundEvent, Mailbox
 
 
 @admin.register(Mailbox)
@@ -51,3 +52,19 @@ class InboundEmailAdmin(ReadOnlyAdmin):
             except DomainError as exc:
                 self.message_user(request, f"{inbound}: {exc}", level=messages.WARNING)
         self.message_user(request, ngettext("%(n)d message reviewed.", "%(n)d messages reviewed.", done) % {"n": done})
+
+
+@admin.register(ChannelEndpoint)
+class ChannelEndpointAdmin(admin.ModelAdmin):
+    list_display = ("name", "kind", "slug", "team", "active")
+    list_filter = ("kind", "active")
+    list_editable = ("active",)
+    prepopulated_fields = {"slug": ("name",)}
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+
+@admin.register(InboundEvent)
+class InboundEventAdmin(ReadOnlyAdmin):
+    list_display = ("received_at", "endpoint", "external_id", "sender", "ticket_id")
+    list_filter = ("endpoint",)
+    search_fields = ("external_id", "sender")

@@ -93,3 +93,65 @@ class InboundEmail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sender or '?'}: {self.subject or self.message_id or self.pk}"
+
+
+def _new_channel_secret() -> str:
+    from kefu.core.ids import new_secret
+
+    return new_secret(24)
+
+
+class ChannelEndpoint(models.Model):
+    """A messaging channel connected by webhook: SMS gateway, WeChat Official Account or any other app.
+
+    Inbound messages arrive at /hooks/<slug>/ (signed with `secret`); replies go out through the
+    connector of its kind to `outbound_url`.
+    """
+
+    class Kind(models.TextChoices):
+        WEBHOOK = "webhook", _("Other app (signed webhook)")
+        SMS = "sms", _("SMS gateway")
+        WECHAT = "wechat", _("WeChat Official Account")
+        CTI = "cti", _("Phone system (CTI call events)")
+
+    name = models.CharField(_("name"), max_length=100)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    slug = models.SlugField(_("URL name"), max_length=50, unique=True,
+                            help_text=_("Inbound messages are posted to /hooks/<URL name>/."))
+    secret = models.CharField(_("signing secret"), max_length=100, default=_new_channel_secret,
+                              help_text=_("Webhook and SMS: the HMAC key of X-Kefu-Signature. WeChat: the Token "
+                                          "set in the Official Account's server settings."))
+    team = models.ForeignKey("accounts.Department", null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="+", verbose_name=_("team"))
+    outbound_url = models.URLField(_("outbound URL"), max_length=500, blank=True)
+    outbound_token = models.CharField(_("outbound credential"), max_length=255, blank=True,
+                                      help_text=_("SMS: the gateway's API key. WeChat: the AppSecret."))
+    app_id = models.CharField(_("app ID"), max_length=100, blank=True, help_text=_("WeChat: the AppID."))
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("messaging channel")
+        verbose_name_plural = _("messaging channels")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class InboundEvent(models.Model):
+    """One message received on a messaging channel, kept once per external id (retries are harmless)."""
+
+    endpoint = models.ForeignKey(ChannelEndpoint, on_delete=models.PROTECT, related_name="+")
+    external_id = models.CharField(_("external id"), max_length=128)
+    sender = models.CharField(_("sender"), max_length=255)
+    payload = models.JSONField(default=dict)
+    received_at = models.DateTimeField(_("received"), default=now)
+    ticket_id = models.BigIntegerField(_("ticket"), null=True, blank=True)
+    ticket_message_id = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("inbound channel message")
+        verbose_name_plural = _("inbound channel messages")
+        constraints = [models.UniqueConstraint(fields=["endpoint", "external_id"], name="inbound_event_once")]
+
+    def __str__(self) -> str:
+        return f"{self.endpoint_id}:{self.external_id}"

@@ -8,7 +8,9 @@ failure while applying it is retried with back-off, and one bad message never st
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import imaplib
 import logging
 import re
 from collections.abc import Iterable
@@ -23,7 +25,8 @@ from kefu.core.audit import record_audit
 from kefu.core.clock import now
 from kefu.core.errors import DomainError
 from kefu.customers.models import Channel, Customer, CustomerIdentity
-from kefu.customers.services import find_or_create_customer
+from kefu.customers.services import create_customer, find_customer_by_identity, find_or_create_customer
+from kefu.inbox import connectors, imap
 from kefu.inbox.mail import (
     DkimVerifier,
     NotAnEmail,
@@ -34,7 +37,7 @@ from kefu.inbox.mail import (
     read_message_id,
     split_quoted,
 )
-from kefu.inbox.models import InboundEmail, Mailbox
+from kefu.inbox.models import ChannelEndpoint, InboundEmail, InboundEvent, Mailbox
 from kefu.notifications.mailthread import (
     notification_from_message_id,
     ticket_from_reply_address,
@@ -293,6 +296,35 @@ def replay(ids: Iterable[int] | None = None) -> dict[str, int]:
     return counts
 
 
+def poll_mailbox(mailbox: Mailbox, *, checkpoint: imap.Checkpoint = lambda stage: None) -> imap.PollResult:
+    """Fetch a mailbox's new mail over IMAP (each message stored before it is flagged or deleted there),
+    then process what was stored. The mailbox records when it was polled and the last error."""
+    def store(raw: bytes) -> bool:
+        return receive_email(raw, source=InboundEmail.Source.IMAP, mailbox=mailbox).duplicate
+
+    try:
+        result = imap.poll(mailbox, store, checkpoint=checkpoint)
+    except (OSError, imaplib.IMAP4.error) as exc:
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+        Mailbox.objects.filter(pk=mailbox.pk).update(last_polled_at=now(), last_error=error)
+        raise
+    Mailbox.objects.filter(pk=mailbox.pk).update(last_polled_at=now(), last_error="")
+    process_due()
+    return result
+
+
+def poll_active_mailboxes() -> int:
+    """Every active mailbox with an IMAP server, one after the other; one failing does not stop the rest."""
+    polled = 0
+    for mailbox in Mailbox.objects.filter(active=True).exclude(imap_host=""):
+        try:
+            poll_mailbox(mailbox)
+            polled += 1
+        except (OSError, imaplib.IMAP4.error):
+            log.warning("inbox.poll_failed", extra={"mailbox": mailbox.pk}, exc_info=True)
+    return polled
+
+
 # ---------------------------------------------------------------------------------------------- review
 
 
@@ -332,3 +364,162 @@ def reject_held(inbound: InboundEmail, *, actor: User) -> None:
     if not updated:
         raise DomainError(_("This message is not waiting for review."), code="not_held")
     record_audit("inbox.rejected", inbound, actor=actor, changes={})
+
+
+# ---------------------------------------------------------------------------------------------- messaging channels
+
+_IDENTITY_CHANNEL = {ChannelEndpoint.Kind.SMS: Channel.PHONE, ChannelEndpoint.Kind.WECHAT: Channel.WECHAT,
+                     ChannelEndpoint.Kind.WEBHOOK: Channel.WEBHOOK}
+_TICKET_CHANNEL = {ChannelEndpoint.Kind.SMS: Channel.SMS, ChannelEndpoint.Kind.WECHAT: Channel.WECHAT,
+                   ChannelEndpoint.Kind.WEBHOOK: Channel.WEBHOOK}
+
+
+def sender_identity(endpoint: ChannelEndpoint, sender: str) -> tuple[str, str]:
+    """(identity channel, value) of a sender: a phone number for SMS (the same person as on the phone),
+    "<endpoint>:<id>" for WeChat and other apps (their ids mean something only within that account)."""
+    if endpoint.kind == ChannelEndpoint.Kind.SMS:
+        return Channel.PHONE, sender.strip()
+    return _IDENTITY_CHANNEL[ChannelEndpoint.Kind(endpoint.kind)], f"{endpoint.slug}:{sender.strip()}"
+
+
+@dataclass(frozen=True)
+class ChannelMessage:
+    external_id: str
+    sender: str
+    text: str
+    sender_name: str = ""
+    uploads: tuple[ticket_services.Upload, ...] = ()
+    payload: dict[str, object] | None = None
+
+
+def receive_channel_message(endpoint: ChannelEndpoint, message: ChannelMessage) -> tuple[str, int | None]:
+    """One inbound message on a messaging channel → (outcome, ticket id). Idempotent on the external id.
+
+    The sender is one customer across channels (by phone number or their id there). A customer with an
+    open ticket touched within the same-matter window gets the message on that ticket, whatever channel
+    it began on; otherwise a new ticket opens.
+    """
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                event = InboundEvent.objects.create(endpoint=endpoint, external_id=message.external_id[:128],
+                                                    sender=message.sender[:255], payload=message.payload or {})
+        except IntegrityError:
+            existing = InboundEvent.objects.get(endpoint=endpoint, external_id=message.external_id[:128])
+            return Outcome.ALREADY_DONE, existing.ticket_id
+        identity = sender_identity(endpoint, message.sender)
+        customer = find_customer_by_identity(*identity) or create_customer(
+            name=message.sender_name or message.sender, actor=None,
+            phone=identity[1] if identity[0] == Channel.PHONE else "",
+            identities=[identity] if identity[0] != Channel.PHONE else ())
+        channel = _TICKET_CHANNEL[ChannelEndpoint.Kind(endpoint.kind)]
+        text = message.text.strip()
+        ticket = open_ticket_on_same_matter(customer)
+        message_id: int | None
+        if ticket is not None:
+            added = ticket_services.add_customer_message(ticket, text or _("(empty message)"), actor=customer.user,
+                                                         channel=channel, uploads=message.uploads)
+            outcome, message_id = Outcome.REPLY, int(added.pk)
+        else:
+            first_line = next((line.strip() for line in text.splitlines() if line.strip()), "")
+            ticket = ticket_services.open_ticket(
+                customer=customer, subject=first_line[:80] or _("Message from %(sender)s") % {"sender": message.sender},
+                description=text, actor=customer.user, channel=channel, team=endpoint.team, uploads=message.uploads)
+            outcome = Outcome.NEW_TICKET
+            message_id = Message.objects.filter(ticket=ticket).order_by("pk").values_list("pk", flat=True).first()
+        event.ticket_id, event.ticket_message_id = ticket.pk, message_id
+        event.save(update_fields=["ticket_id", "ticket_message_id"])
+    return outcome, ticket.pk
+
+
+def open_ticket_on_same_matter(customer: Customer) -> Ticket | None:
+    """The customer's most recently updated ticket that is still open and was touched within the
+    same-matter window (KEFU_SAME_MATTER_WINDOW_HOURS): a new contact continues it."""
+    since = now() - dt.timedelta(hours=settings.KEFU["SAME_MATTER_WINDOW_HOURS"])
+    candidates = (Ticket.objects.select_related("customer__user").filter(customer=customer, updated_at__gte=since)
+                  .order_by("-updated_at"))
+    return next((t for t in candidates[:5] if not ticket_services.is_finished(t)), None)
+
+
+def send_channel_notification(notification: Notification, subject: str, body: str) -> None:
+    """The outbox's sender for SMS, WeChat and other apps (registered in InboxConfig.ready)."""
+    reference = f"notification-{notification.pk}"
+    text = body.strip() or subject
+    if notification.channel == Channel.SMS:
+        endpoint = ChannelEndpoint.objects.filter(kind=ChannelEndpoint.Kind.SMS, active=True).order_by("pk").first()
+        if endpoint is None:
+            raise connectors.ConnectorError("no active SMS gateway")
+        connectors.send_sms(endpoint, notification.recipient, text, reference=reference)
+        return
+    slug, _sep, to = notification.recipient.partition(":")
+    endpoint = ChannelEndpoint.objects.filter(slug=slug, kind=notification.channel, active=True).first()
+    if endpoint is None or not to:
+        raise connectors.ConnectorError(f"no active {notification.channel} channel for {notification.recipient!r}")
+    if endpoint.kind == ChannelEndpoint.Kind.WECHAT:
+        connectors.send_wechat(endpoint, to, text)
+    else:
+        connectors.send_webhook(endpoint, to, text, reference=reference, ticket=notification.ticket_id)
+
+
+# ---------------------------------------------------------------------------------------------- phone (CTI)
+
+CALL_PHASES = ("ringing", "answered", "ended")
+
+
+@dataclass(frozen=True)
+class CallEvent:
+    call_id: str
+    phase: str
+    caller: str
+    agent: str = ""  # the agent's user name or email address, as the phone system knows them
+    duration_s: int | None = None
+    recording_url: str = ""
+
+
+def _agent_named(name: str) -> User | None:
+    if not name:
+        return None
+    agent = User.objects.filter(username=name).first() or User.objects.filter(email=name.lower()).first()
+    return agent if agent is not None and agent.is_staff_member else None
+
+
+def receive_call_event(endpoint: ChannelEndpoint, call: CallEvent) -> tuple[str, int | None]:
+    """One call event from the phone system → (outcome, ticket id); idempotent on (call, phase).
+
+    The caller is matched to a customer by phone number (a new one is created for an unknown number);
+    the first event of a call opens a ticket, or continues the caller's open ticket on the same matter,
+    and every event is logged on that ticket's timeline.
+    """
+    if call.phase not in CALL_PHASES:
+        raise DomainError(_("Unknown call event “%(phase)s”.") % {"phase": call.phase}, code="invalid_payload")
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                event = InboundEvent.objects.create(endpoint=endpoint, external_id=f"{call.call_id}:{call.phase}"[:128],
+                                                    sender=call.caller[:255], payload=dataclasses.asdict(call))
+        except IntegrityError:
+            existing = InboundEvent.objects.get(endpoint=endpoint, external_id=f"{call.call_id}:{call.phase}"[:128])
+            return Outcome.ALREADY_DONE, existing.ticket_id
+        agent = _agent_named(call.agent)
+        ticket = _ticket_of_call(endpoint, call)
+        outcome = Outcome.REPLY
+        if ticket is None:
+            customer = find_customer_by_identity(Channel.PHONE, call.caller) or create_customer(
+                name=call.caller, phone=call.caller, actor=None)
+            ticket = open_ticket_on_same_matter(customer)
+            if ticket is None:
+                ticket = ticket_services.open_ticket(
+                    customer=customer, subject=_("Phone call from %(caller)s") % {"caller": call.caller},
+                    description="", actor=agent, channel=Channel.PHONE, team=endpoint.team)
+                outcome = Outcome.NEW_TICKET
+        ticket_services.log_call(ticket, call_id=call.call_id, phase=call.phase, caller=call.caller, agent=agent,
+                                 duration_s=call.duration_s, recording_url=call.recording_url)
+        event.ticket_id = ticket.pk
+        event.save(update_fields=["ticket_id"])
+    return outcome, ticket.pk
+
+
+def _ticket_of_call(endpoint: ChannelEndpoint, call: CallEvent) -> Ticket | None:
+    earlier = (InboundEvent.objects.filter(endpoint=endpoint, external_id__startswith=f"{call.call_id}:",
+                                           ticket_id__isnull=False).values_list("ticket_id", flat=True).first())
+    return Ticket.objects.select_related("customer__user").filter(pk=earlier).first() if earlier else None

@@ -9,3 +9,8 @@ def process_waiting_email() -> None:
     """Messages stored but not yet processed: retries after a failure, or a worker that died mid-way."""
     while services.process_due() == services.BATCH:
         pass
+
+
+@periodic(seconds=60)
+def poll_mailboxes() -> None:
+    services.poll_active_mailboxes()

@@ -91,6 +91,26 @@ def mail_headers(notification: Notification) -> dict[str, str]:
     return headers
 
 
+ChannelSender = Callable[["Notification", str, str], None]
+"""Sends one notification (subject, body) on a channel other than email; raises on failure."""
+CHANNEL_SENDERS: dict[str, ChannelSender] = {}
+
+
+def register_channel_sender(channel: str, sender: ChannelSender) -> None:
+    """Apps that connect a channel (SMS, WeChat, other apps) register how to send on it."""
+    CHANNEL_SENDERS[channel] = sender
+
+
+def _send(notification: Notification, subject: str, body: str) -> None:
+    if notification.channel == "email":
+        EmailMessage(subject, body, None, [notification.recipient], headers=mail_headers(notification)).send()
+        return
+    sender = CHANNEL_SENDERS.get(notification.channel)
+    if sender is None:
+        raise LookupError(f"no sender for channel {notification.channel!r}")
+    sender(notification, subject, body)
+
+
 def deliver(notification_id: int) -> bool:
     """Deliver one notification; failures back off exponentially. Idempotent: a delivered row is never
     sent again, and a repeat after a crash carries the same key."""
@@ -99,7 +119,7 @@ def deliver(notification_id: int) -> bool:
         return False
     subject, body = render_notification(notification)
     try:
-        EmailMessage(subject, body, None, [notification.recipient], headers=mail_headers(notification)).send()
+        _send(notification, subject, body)
     except Exception as exc:  # any transport failure is retried later, never lost
         _settle(notification, error=f"{type(exc).__name__}: {exc}")
         return False

@@ -30,7 +30,7 @@ from kefu.core.bulk import insert_many, insert_one, pipelined, update_one
 from kefu.core.clock import now
 from kefu.core.errors import DomainError, PermissionDenied
 from kefu.core.prepared import Prepared
-from kefu.customers.models import Channel, Customer
+from kefu.customers.models import Channel, Customer, CustomerIdentity
 from kefu.notifications.services import queue_notification, queue_webhooks
 from kefu.sla import services as sla_services
 from kefu.tickets.events import webhook_event
@@ -158,11 +158,29 @@ def _notify_customer(ticket: Ticket, summary: str, body: str = "") -> None:
     _queue_for_customer(ticket, "ticket_update", summary=summary, body=body)
 
 
+# Tickets that came by one of these channels are answered there (SMS to the phone number; WeChat and
+# other apps to the sender's id there), when the customer is known by it; every other ticket by email.
+_REPLY_IDENTITY: dict[str, str] = {Channel.SMS: Channel.PHONE, Channel.WECHAT: Channel.WECHAT,
+                                   Channel.WEBHOOK: Channel.WEBHOOK}
+
+
+def customer_route(ticket: Ticket) -> tuple[str, str]:
+    """(channel, recipient) on which the ticket's customer hears from us."""
+    identity_channel = _REPLY_IDENTITY.get(ticket.channel)
+    if identity_channel is not None:
+        value = (CustomerIdentity.objects.filter(customer_id=ticket.customer_id, channel=identity_channel)
+                 .order_by("-pk").values_list("value", flat=True).first())
+        if value:
+            return ticket.channel, value
+    return "email", ticket.customer.email
+
+
 def _queue_for_customer(ticket: Ticket, template: str, **extra: str) -> None:
     """A message to the ticket's customer; every template gets the same base variables
     (kefu.notifications.models.TEMPLATE_VARIABLES lists them for admins)."""
+    channel, recipient = customer_route(ticket)
     queue_notification(
-        recipient=ticket.customer.email, template=template, language=_customer_language(ticket),
+        recipient=recipient, channel=channel, template=template, language=_customer_language(ticket),
         ticket_id=ticket.pk,
         context={"number": ticket.number, "subject": ticket.subject, "customer_name": ticket.customer.name,
                  "tracking_url": tracking_url(ticket), **extra},
@@ -498,6 +516,20 @@ def add_customer_message(
     _record(ticket, "customer_message", actor=actor, public=True, message_id=message.pk)
     reindex_ticket(ticket)
     return message
+
+
+def log_call(ticket: Ticket, *, call_id: str, phase: str, caller: str, agent: User | None = None,
+             duration_s: int | None = None, recording_url: str = "") -> None:
+    """A phone call on the ticket's timeline (ringing, answered, ended), from the phone system."""
+    payload: dict[str, Any] = {"call_id": call_id, "phase": phase, "caller": caller}
+    if agent is not None:
+        payload["agent"] = agent.name
+    if duration_s is not None:
+        payload["duration_s"] = duration_s
+    if recording_url:
+        payload["recording_url"] = recording_url
+    _record(ticket, "call", actor=agent, **payload)
+    _touch(ticket)
 
 
 # ---------------------------------------------------------------------------------------------- fields

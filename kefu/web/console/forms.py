@@ -134,6 +134,36 @@ class TicketUpdateForm(forms.Form):
         return changes, tags
 
 
+class PhoneTicketForm(forms.Form):
+    """What an agent captures while the customer is on the line."""
+
+    caller = forms.CharField(label=_("Caller's number"), max_length=32)
+    name = forms.CharField(label=_("Customer's name (a new caller)"), required=False, max_length=150)
+    subject = forms.CharField(label=_("Subject"), max_length=200)
+    priority = forms.ChoiceField(label=_("Priority"), choices=Priority.choices, initial=Priority.NORMAL)
+    what = forms.CharField(label=_("What happened"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    when = forms.CharField(label=_("When it happened"), required=False, max_length=200)
+    where = forms.CharField(label=_("Where — which product or scene"), required=False, max_length=200)
+    who = forms.CharField(label=_("Who / how many are affected"), required=False, max_length=200)
+    how = forms.CharField(label=_("How — steps or error text"), required=False,
+                          widget=forms.Textarea(attrs={"rows": 2}))
+    expected = forms.CharField(label=_("Expected outcome"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    notes = forms.CharField(label=_("Call notes"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def clean_caller(self) -> str:
+        caller = "".join(self.cleaned_data["caller"].split())
+        if not any(ch.isdigit() for ch in caller):
+            raise forms.ValidationError(_("Enter the caller's phone number."))
+        return caller
+
+    def facts(self) -> dict[str, str]:
+        return {name: self.cleaned_data[name] for name in FIVE_W_ONE_H_FIELDS}
+
+
+class MergeCustomerForm(forms.Form):
+    target = forms.IntegerField(label=_("Merge into customer number"), min_value=1)
+
+
 def solution_options(post: Any) -> list[dict[str, str]]:
     return [
         {

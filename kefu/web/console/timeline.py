@@ -48,6 +48,20 @@ def _moment(iso: str | None) -> str:
     return date_format(timezone.localtime(dt.datetime.fromisoformat(iso)), "SHORT_DATETIME_FORMAT")
 
 
+def _call(p: dict[str, Any]) -> str:
+    phase = p.get("phase")
+    if phase == "ringing":
+        return _("Incoming call from %(caller)s.") % {"caller": p.get("caller", "")}
+    if phase == "answered":
+        return _("Call from %(caller)s answered by %(agent)s.") % {"caller": p.get("caller", ""),
+                                                                     "agent": p.get("agent") or _("an agent")}
+    text = _("Call from %(caller)s ended after %(seconds)s s.") % {"caller": p.get("caller", ""),
+                                                                    "seconds": p.get("duration_s", "?")}
+    if p.get("recording_url"):
+        text += " " + _("Recording: %(url)s") % {"url": p["recording_url"]}
+    return text
+
+
 def describe(event: TicketEvent) -> str:
     """One sentence saying what happened; the actor and time are shown next to it."""
     p = event.payload or {}
@@ -76,6 +90,8 @@ def describe(event: TicketEvent) -> str:
             return _("Added an internal note.")
         case "customer_message":
             return _("The customer wrote a message.")
+        case "call":
+            return _call(p)
         case "updated":
             changes = p.get("changes") or {}
             fields = ", ".join(_field_label(name) for name in changes)

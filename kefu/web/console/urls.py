@@ -25,4 +25,6 @@ urlpatterns: list[URLPattern] = [
     path("console/alerts/read/", views.alerts_read, name="console_alerts_read"),
     path("console/customers/", views.customer_list, name="console_customers"),
     path("console/customers/<int:customer_id>/", views.customer_detail, name="console_customer"),
+    path("console/customers/<int:customer_id>/merge/", views.merge_customer, name="console_customer_merge"),
+    path("console/phone/", views.phone_ticket, name="console_phone"),
 ]

@@ -26,6 +26,8 @@ from kefu.accounts.models import User
 from kefu.core.downloads import download_response
 from kefu.core.errors import DomainError, NotFound, PermissionDenied
 from kefu.customers import selectors as customer_selectors
+from kefu.customers import services as customer_services
+from kefu.customers.models import Channel
 from kefu.inbox import selectors as inbox_selectors
 from kefu.notifications import selectors as alert_selectors
 from kefu.notifications import services as alert_services
@@ -388,6 +390,61 @@ def customer_detail(request: StaffRequest, customer_id: int) -> HttpResponse:
         "tickets": history.tickets,
         "more_tickets": history.next_cursor is not None,
     })
+
+
+@require_POST
+@staff_required
+def merge_customer(request: StaffRequest, customer_id: int) -> HttpResponse:
+    """Merge this customer into another (the target keeps its number; this one's tickets move there)."""
+    form = forms.MergeCustomerForm(request.POST)
+    try:
+        source = customer_selectors.get_customer_for(request.user, customer_id)
+    except NotFound:
+        raise Http404 from None
+    if not form.is_valid():
+        messages.error(request, forms.first_error(form))
+        return redirect("web:console_customer", customer_id)
+    try:
+        target = customer_selectors.get_customer_for(request.user, form.cleaned_data["target"])
+        customer_services.merge_customers(source, target, actor=request.user)
+    except NotFound:
+        messages.error(request, _("There is no customer with that number."))
+        return redirect("web:console_customer", customer_id)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("web:console_customer", customer_id)
+    messages.success(request, _("%(source)s was merged into this customer.") % {"source": source.name})
+    return redirect("web:console_customer", target.pk)
+
+
+@staff_required
+def phone_ticket(request: StaffRequest) -> HttpResponse:
+    """The form an agent fills in during a call: the caller is found by number (or added), the 5W1H
+    captured, and the ticket opens on the phone channel, owned by the agent."""
+    caller = "".join(request.GET.get("caller", "").split())
+    known = customer_services.find_customer_by_identity(Channel.PHONE, caller) if caller else None
+    if request.method == "POST":
+        form = forms.PhoneTicketForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                with transaction.atomic():
+                    customer = customer_services.find_customer_by_identity(Channel.PHONE, data["caller"]) \
+                        or customer_services.create_customer(name=data["name"] or data["caller"],
+                                                             phone=data["caller"], actor=request.user)
+                    ticket = services.open_ticket(
+                        customer=customer, subject=data["subject"], description=data["notes"],
+                        actor=request.user, channel=Channel.PHONE, priority=data["priority"],
+                        facts=form.facts(), auto_assign=False)
+                    services.assign_ticket(ticket, request.user, actor=request.user, reason=_("took the call"))
+            except DomainError as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(request, _("Ticket #%(number)s opened for the call.") % {"number": ticket.number})
+                return redirect("web:console_ticket", ticket.pk)
+    else:
+        form = forms.PhoneTicketForm(initial={"caller": caller})
+    return render(request, "web/console/phone_ticket.html", {"form": form, "known": known})
 
 
 @require_GET

@@ -22,6 +22,7 @@ from kefu.accounts.models import Role, User
 from kefu.accounts.services import issue_api_token
 from kefu.api.urls import api
 from kefu.customers.models import Customer
+from kefu.inbox.models import ChannelEndpoint
 from kefu.testing import factories
 from kefu.tickets import services
 from kefu.tickets.models import Attachment, SolutionOption, Ticket
@@ -60,6 +61,7 @@ def expected(group: str, role: str, variant: str) -> bool:
         "customer_or_staff": role == "customer" or role in STAFF,
         "admin_site": role == "admin",
         "admin": role == "admin",
+        "signed": False,  # a channel's own signature is the credential: no session opens it
     }
     return rules[group]
 
@@ -91,10 +93,13 @@ WEB_GROUPS = {
     "web:console_alerts_read": "staff",
     "web:console_customers": "staff",
     "web:console_customer": "staff_customer",
+    "web:console_customer_merge": "staff_customer",
+    "web:console_phone": "staff",
     "web:portal_home": "customer_portal",
     "web:portal_password": "customer_portal",
     "web:portal_submit": "visitor",
     "web:portal_submitted": "public",
+    "inbox:channel_hook": "signed",
     "web:portal_login_link": "public",
     "web:portal_login_link_confirm": "public",
     "web:portal_ticket": "customer_ticket",
@@ -164,6 +169,7 @@ class World:
     options: dict[str, SolutionOption] = field(default_factory=dict)
     tokens: dict[str, dict[str, int]] = field(default_factory=dict)
     secrets: dict[str, str] = field(default_factory=dict)
+    channel_slug: str = ""
 
 
 def build_world() -> World:
@@ -201,6 +207,8 @@ def build_world() -> World:
     foreign_token = issue_api_token(stranger, "not yours", actor=stranger)[0].pk
     for tokens in world.tokens.values():
         tokens["foreign"] = foreign_token
+    world.channel_slug = ChannelEndpoint.objects.create(name="WeChat", kind=ChannelEndpoint.Kind.WECHAT,
+                                                       slug="wechat").slug
     return world
 
 
@@ -219,6 +227,8 @@ def param_value(name: str, variant: str, world: World, role: str) -> Any:
         return world.tokens.get(role, world.tokens["agent"])[variant]
     if name == "secret":
         return "not-a-real-sign-in-secret"
+    if name == "slug":
+        return world.channel_slug
     raise AssertionError(f"the matrix does not know the URL parameter {name!r}")
 
 

@@ -26,6 +26,8 @@ class Command(BaseCommand):
         replay = sub.add_parser("replay", help="process quarantined messages again, after a fix")
         replay.add_argument("ids", nargs="*", type=int, help="only these (default: every quarantined message)")
         sub.add_parser("process", help="process the messages waiting to be processed now")
+        poll = sub.add_parser("poll", help="fetch new mail from the mailboxes' IMAP servers now")
+        poll.add_argument("--mailbox", type=int, help="only this mailbox (id)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         action = options["action"]
@@ -36,8 +38,24 @@ class Command(BaseCommand):
                 sys.exit(1)
         elif action == "replay":
             self.stdout.write(json.dumps(services.replay(options["ids"] or None)))
+        elif action == "poll":
+            self.stdout.write(json.dumps(self._poll(options.get("mailbox"))))
         else:
             self.stdout.write(json.dumps({"processed": services.process_due()}))
+
+    def _poll(self, mailbox_id: int | None) -> dict[str, Any]:
+        mailboxes = Mailbox.objects.filter(active=True).exclude(imap_host="")
+        if mailbox_id is not None:
+            mailboxes = mailboxes.filter(pk=mailbox_id)
+        report: dict[str, Any] = {}
+        for mailbox in mailboxes:
+            try:
+                result = services.poll_mailbox(mailbox)
+                report[mailbox.name] = {"fetched": result.fetched, "stored": result.stored,
+                                        "duplicates": result.duplicates}
+            except Exception as exc:
+                report[mailbox.name] = {"error": f"{type(exc).__name__}: {exc}"}
+        return report
 
     def _import(self, paths: list[Path], mailbox_id: int | None, *, verify: bool) -> dict[str, Any]:
         missing = [str(p) for p in paths if not p.exists()]
