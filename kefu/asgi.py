@@ -37,10 +37,28 @@ BUFFERED_BODY = 1 << 20
 REQUEST_BODY_IN_MEMORY = 1 << 16
 
 
+def _websocket_application() -> Any:
+    # Live chat (kefu.chat): Django Channels, behind the origin check (a page of another site cannot open
+    # a staff member's socket with their cookie) and the session (staff sign in as on the web).
+    from channels.auth import AuthMiddlewareStack
+    from channels.routing import URLRouter
+    from channels.security.websocket import AllowedHostsOriginValidator
+
+    from kefu.chat.routing import websocket_urlpatterns
+
+    return AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+
+
+_websocket = _websocket_application()
+
+
 async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["type"] == "websocket":
+        await _websocket(scope, receive, send)
+        return
     if scope["type"] != "http":
-        # Lifespan (uvicorn then carries on without it); WebSocket routes will be added here.
-        raise ValueError(f"kefu serves HTTP, not {scope['type']}")
+        # Lifespan: uvicorn then carries on without it.
+        raise ValueError(f"kefu serves HTTP and WebSocket, not {scope['type']}")
     loop = asyncio.get_running_loop()
     with SpooledTemporaryFile(max_size=REQUEST_BODY_IN_MEMORY) as body:
         while True:

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "kefu.notifications",
     "kefu.sla",
     "kefu.inbox",
+    "kefu.chat",
     "kefu.api",
     "kefu.web",
 ]
@@ -187,6 +188,15 @@ EMAIL_HOST_PASSWORD = os.environ.get("KEFU_EMAIL_PASSWORD", "")
 EMAIL_USE_TLS = _env_bool("KEFU_EMAIL_TLS", default=True)
 DEFAULT_FROM_EMAIL = os.environ.get("KEFU_FROM_EMAIL", "kefu <support@kefu.localhost>")
 
+# Live chat's channel layer: in this process (embedded, one web process) or Redis (several processes).
+CHANNEL_LAYERS = {
+    "default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
+                "CONFIG": {"hosts": [os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")],
+                           "prefix": os.environ.get("KEFU_CHANNEL_PREFIX", "kefu")}}
+    if os.environ.get("KEFU_CHANNEL_LAYER", "memory") == "redis"
+    else {"BACKEND": "channels.layers.InMemoryChannelLayer"}
+}
+
 TASKS = {
     "default": {
         "BACKEND": os.environ.get("KEFU_TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
@@ -251,5 +261,7 @@ KEFU: dict[str, Any] = {
     "MAIL_VERIFY_DKIM": _env_bool("KEFU_MAIL_VERIFY_DKIM", default=True),
     # A contact on SMS, WeChat or another app from a customer whose open ticket was touched within this
     # many hours continues that ticket instead of opening a new one.
+    # A chat no agent has taken within this many seconds continues as a ticket (by email or SMS).
+    "CHAT_WAIT_SECONDS": float(os.environ.get("KEFU_CHAT_WAIT_SECONDS", "300")),
     "SAME_MATTER_WINDOW_HOURS": float(os.environ.get("KEFU_SAME_MATTER_WINDOW_HOURS", "72")),
 }

@@ -7,5 +7,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("", include("kefu.inbox.urls")),
+    path("", include("kefu.chat.urls")),
     path("", include("kefu.web.urls")),
 ]

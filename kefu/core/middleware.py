@@ -26,6 +26,9 @@ CONTENT_SECURITY_POLICY = "; ".join(
     ]
 )
 
+# The chat widget's frame is embedded in customers' own sites: the same policy, framing allowed.
+FRAMEABLE_CONTENT_SECURITY_POLICY = CONTENT_SECURITY_POLICY.replace("frame-ancestors 'none'", "frame-ancestors *")
+
 API_PREFIX = "/api/"
 
 

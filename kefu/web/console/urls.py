@@ -27,4 +27,5 @@ urlpatterns: list[URLPattern] = [
     path("console/customers/<int:customer_id>/", views.customer_detail, name="console_customer"),
     path("console/customers/<int:customer_id>/merge/", views.merge_customer, name="console_customer_merge"),
     path("console/phone/", views.phone_ticket, name="console_phone"),
+    path("console/chats/", views.chats, name="console_chats"),
 ]

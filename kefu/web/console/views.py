@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from kefu.accounts.models import User
+from kefu.chat import selectors as chat_selectors
 from kefu.core.downloads import download_response
 from kefu.core.errors import DomainError, NotFound, PermissionDenied
 from kefu.customers import selectors as customer_selectors
@@ -445,6 +446,16 @@ def phone_ticket(request: StaffRequest) -> HttpResponse:
     else:
         form = forms.PhoneTicketForm(initial={"caller": caller})
     return render(request, "web/console/phone_ticket.html", {"form": form, "known": known})
+
+
+@require_GET
+@staff_required
+def chats(request: StaffRequest) -> HttpResponse:
+    """The chat desk: every waiting chat and this agent's own, each with its customer beside it."""
+    desk = chat_selectors.chat_queue(request.user)[:12]
+    for chat in desk:
+        chat.socket_path = f"/ws/console/chats/{chat.pk}/"  # type: ignore[attr-defined]
+    return render(request, "web/console/chats.html", {"chats": desk})
 
 
 @require_GET

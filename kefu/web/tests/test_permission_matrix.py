@@ -22,6 +22,8 @@ from kefu.accounts.models import Role, User
 from kefu.accounts.services import issue_api_token
 from kefu.api.urls import api
 from kefu.customers.models import Customer
+from kefu.chat import services as chat_services
+from kefu.chat.selectors import file_url
 from kefu.inbox.models import ChannelEndpoint
 from kefu.testing import factories
 from kefu.tickets import services
@@ -100,6 +102,11 @@ WEB_GROUPS = {
     "web:portal_submit": "visitor",
     "web:portal_submitted": "public",
     "inbox:channel_hook": "signed",
+    "chat:widget": "public",
+    "chat:resume": "track",  # the chat's token is the visitor's credential, whoever holds it
+    "chat:file": "track",  # a signed link given only to the chat's two sides
+    "chat:portal_chat": "customer_portal",
+    "web:console_chats": "staff",
     "web:portal_login_link": "public",
     "web:portal_login_link_confirm": "public",
     "web:portal_ticket": "customer_ticket",
@@ -170,6 +177,8 @@ class World:
     tokens: dict[str, dict[str, int]] = field(default_factory=dict)
     secrets: dict[str, str] = field(default_factory=dict)
     channel_slug: str = ""
+    chat: Any = None
+    chat_file: Any = None
 
 
 def build_world() -> World:
@@ -207,6 +216,9 @@ def build_world() -> World:
     foreign_token = issue_api_token(stranger, "not yours", actor=stranger)[0].pk
     for tokens in world.tokens.values():
         tokens["foreign"] = foreign_token
+    world.chat = chat_services.start_chat(chat_services.PreChat(name="Visitor", phone="+8613000000000"))
+    world.chat_file = chat_services.post_message(world.chat, "", side="customer", upload=services.Upload(
+        "photo.png", b"\x89PNG\r\n\x1a\n", "image/png"))[0]
     world.channel_slug = ChannelEndpoint.objects.create(name="WeChat", kind=ChannelEndpoint.Kind.WECHAT,
                                                        slug="wechat").slug
     return world
@@ -229,11 +241,15 @@ def param_value(name: str, variant: str, world: World, role: str) -> Any:
         return "not-a-real-sign-in-secret"
     if name == "slug":
         return world.channel_slug
+    if name == "chat_token":
+        return world.chat.token
+    if name == "signed":
+        return file_url(world.chat_file).rstrip("/").rsplit("/", 1)[1]
     raise AssertionError(f"the matrix does not know the URL parameter {name!r}")
 
 
 def missing_value(name: str) -> Any:
-    return MISSING_TOKEN if name in {"token", "secret"} else MISSING_ID
+    return MISSING_TOKEN if name in {"token", "secret", "chat_token", "signed", "slug"} else MISSING_ID
 
 
 # ---------------------------------------------------------------------------------------------- web
