@@ -46,7 +46,7 @@ def receive_raw_email(request: HttpRequest, mailbox: int | None = None) -> HttpS
     received = services.receive_email(raw, source=InboundEmail.Source.HTTP, mailbox=target)
     outcome = services.Outcome.ALREADY_DONE
     if not received.duplicate:
-        outcome = services.process_email(received.inbound.pk)
-    inbound = InboundEmail.objects.only("state", "ticket_id").get(pk=received.inbound.pk)
+        outcome = services.process_email(received.inbound)  # settles the row it is given
+    inbound = received.inbound
     return HttpStatus(202, InboundOut(id=inbound.pk, duplicate=received.duplicate, outcome=outcome,
                                       state=inbound.state, ticket=inbound.ticket_id))

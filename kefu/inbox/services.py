@@ -100,9 +100,14 @@ def _verifier() -> DkimVerifier:
     return dkim_verifier() if settings.KEFU["MAIL_VERIFY_DKIM"] else no_dkim
 
 
-def process_email(inbound_id: int, *, verify_dkim: DkimVerifier | None = None) -> str:
-    """Turn a stored message into its one effect; safe to call again (a processed message is left alone)."""
-    inbound = InboundEmail.objects.select_related("mailbox").get(pk=inbound_id)
+def process_email(inbound: int | InboundEmail, *, verify_dkim: DkimVerifier | None = None) -> str:
+    """Turn a stored message into its one effect; safe to call again (a processed message is left alone).
+
+    Takes the row's id, or the row itself when the caller has just stored it (its raw bytes then need no
+    second read); either way the state is checked again under a lock before anything is applied.
+    """
+    if not isinstance(inbound, InboundEmail):
+        inbound = InboundEmail.objects.select_related("mailbox").get(pk=inbound)
     if inbound.state != InboundEmail.State.RECEIVED:
         return Outcome.ALREADY_DONE
     try:
@@ -115,8 +120,9 @@ def process_email(inbound_id: int, *, verify_dkim: DkimVerifier | None = None) -
         return _settle(inbound, InboundEmail.State.QUARANTINED, reason=f"{type(exc).__name__}: {exc}")
     try:
         with transaction.atomic():
-            locked = InboundEmail.objects.select_for_update().get(pk=inbound.pk)
-            if locked.state != InboundEmail.State.RECEIVED:
+            # The state alone, under the lock: the row's raw bytes are already in hand.
+            state = InboundEmail.objects.select_for_update().values_list("state", flat=True).get(pk=inbound.pk)
+            if state != InboundEmail.State.RECEIVED:
                 return Outcome.ALREADY_DONE
             return _apply(inbound, parsed)
     except Exception as exc:
@@ -186,8 +192,7 @@ def _apply(inbound: InboundEmail, parsed: ParsedMail) -> str:
         customer=customer, subject=_subject(parsed), description=body, actor=customer.user,
         channel=Channel.EMAIL, team=inbound.mailbox.team if inbound.mailbox else None, uploads=uploads,
         html=parsed.html, in_reply_to=parsed.message_id)
-    first = Message.objects.filter(ticket=ticket).order_by("pk").first()
-    _settle(inbound, InboundEmail.State.PROCESSED, parsed=parsed, ticket=ticket, message=first)
+    _settle(inbound, InboundEmail.State.PROCESSED, parsed=parsed, ticket=ticket, message=ticket.opening_message)
     return Outcome.NEW_TICKET
 
 
@@ -426,7 +431,7 @@ def receive_channel_message(endpoint: ChannelEndpoint, message: ChannelMessage) 
                 customer=customer, subject=first_line[:80] or _("Message from %(sender)s") % {"sender": message.sender},
                 description=text, actor=customer.user, channel=channel, team=endpoint.team, uploads=message.uploads)
             outcome = Outcome.NEW_TICKET
-            message_id = Message.objects.filter(ticket=ticket).order_by("pk").values_list("pk", flat=True).first()
+            message_id = ticket.opening_message.pk if ticket.opening_message else None
         event.ticket_id, event.ticket_message_id = ticket.pk, message_id
         event.save(update_fields=["ticket_id", "ticket_message_id"])
     return outcome, ticket.pk

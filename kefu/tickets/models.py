@@ -155,6 +155,10 @@ class Ticket(models.Model):
     last_customer_message_at = models.DateTimeField(null=True, blank=True)
     message_count = models.PositiveIntegerField(default=0)
 
+    # Not stored: set by services.open_ticket on the ticket it returns, so that a channel can link its own
+    # record of the contact (an email, a chat event) to the message the ticket opened with.
+    opening_message: Message | None = None
+
     class Meta:
         verbose_name = _("ticket")
         verbose_name_plural = _("tickets")

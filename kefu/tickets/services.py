@@ -374,6 +374,7 @@ def open_ticket(
         insert_many([TicketSearchDocument(ticket=ticket, tokens=_search_tokens(ticket, [body]))])
         answered = {"in_reply_to": in_reply_to} if in_reply_to else {}
         _queue_for_customer(ticket, "ticket_received", owner_name=owner.name if owner else "", **answered)
+    ticket.opening_message = message  # channels link their own record of the contact to it
     return ticket
 
 

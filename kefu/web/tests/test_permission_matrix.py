@@ -21,9 +21,9 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from kefu.accounts.models import Role, User
 from kefu.accounts.services import issue_api_token
 from kefu.api.urls import api
-from kefu.customers.models import Customer
 from kefu.chat import services as chat_services
 from kefu.chat.selectors import file_url
+from kefu.customers.models import Customer
 from kefu.inbox.models import ChannelEndpoint
 from kefu.testing import factories
 from kefu.tickets import services

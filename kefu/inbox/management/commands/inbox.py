@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import argparse
 import json
+import subprocess
 import sys
 from argparse import ArgumentParser
 from pathlib import Path
@@ -14,6 +16,13 @@ from kefu.inbox.importing import raw_messages
 from kefu.inbox.models import InboundEmail, Mailbox
 
 
+def _shard(text: str) -> tuple[int, int]:
+    if not text:
+        return 0, 1
+    index, _sep, count = text.partition("/")
+    return int(index), int(count)
+
+
 class Command(BaseCommand):
     help = "Email intake: import .eml / mbox files, replay quarantined messages, process waiting ones."
 
@@ -23,6 +32,9 @@ class Command(BaseCommand):
         imp.add_argument("paths", nargs="+", type=Path)
         imp.add_argument("--mailbox", type=int, help="the mailbox (id) whose team new tickets go to")
         imp.add_argument("--no-dkim", action="store_true", help="do not verify DKIM signatures (no DNS lookups)")
+        imp.add_argument("--workers", type=int, default=1,
+                         help="processes sharing the work (each takes every N-th message; default 1)")
+        imp.add_argument("--shard", default="", help=argparse.SUPPRESS)  # i/N: set by --workers for its children
         replay = sub.add_parser("replay", help="process quarantined messages again, after a fix")
         replay.add_argument("ids", nargs="*", type=int, help="only these (default: every quarantined message)")
         sub.add_parser("process", help="process the messages waiting to be processed now")
@@ -32,7 +44,11 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         action = options["action"]
         if action == "import-mail":
-            summary = self._import(options["paths"], options.get("mailbox"), verify=not options["no_dkim"])
+            if options["workers"] > 1:
+                summary = self._import_in_workers(options)
+            else:
+                summary = self._import(options["paths"], options.get("mailbox"), verify=not options["no_dkim"],
+                                       shard=_shard(options["shard"]))
             self.stdout.write(json.dumps(summary, ensure_ascii=False))
             if summary["lost"]:
                 sys.exit(1)
@@ -57,7 +73,28 @@ class Command(BaseCommand):
                 report[mailbox.name] = {"error": f"{type(exc).__name__}: {exc}"}
         return report
 
-    def _import(self, paths: list[Path], mailbox_id: int | None, *, verify: bool) -> dict[str, Any]:
+    def _import_in_workers(self, options: dict[str, Any]) -> dict[str, Any]:
+        """Run N children of this command, each on every N-th message, and add up what they report."""
+        workers = options["workers"]
+        base = [sys.executable, "-m", "kefu", "inbox", "import-mail", *map(str, options["paths"])]
+        if options.get("mailbox"):
+            base += ["--mailbox", str(options["mailbox"])]
+        if options["no_dkim"]:
+            base.append("--no-dkim")
+        children = [subprocess.Popen([*base, "--shard", f"{i}/{workers}"], stdout=subprocess.PIPE, text=True)  # noqa: S603
+                    for i in range(workers)]
+        total: dict[str, Any] = {}
+        for child in children:
+            out, _err = child.communicate()
+            lines = out.strip().splitlines()
+            if not lines:
+                raise CommandError(f"an import worker failed (exit {child.returncode})")
+            for key, value in json.loads(lines[-1]).items():
+                total[key] = total.get(key, [] if isinstance(value, list) else 0) + value
+        return total
+
+    def _import(self, paths: list[Path], mailbox_id: int | None, *, verify: bool,
+                shard: tuple[int, int] = (0, 1)) -> dict[str, Any]:
         missing = [str(p) for p in paths if not p.exists()]
         if missing:
             raise CommandError(f"not found: {', '.join(missing)}")
@@ -73,7 +110,9 @@ class Command(BaseCommand):
                   services.Outcome.IGNORED: "ignored", services.Outcome.RETRY: "retrying"}
         with Progress(console=None, transient=True, disable=not sys.stderr.isatty()) as progress:
             task = progress.add_task("import-mail", total=None)
-            for origin, raw in raw_messages(paths):
+            for index, (origin, raw) in enumerate(raw_messages(paths)):
+                if index % shard[1] != shard[0]:
+                    continue
                 progress.advance(task)
                 counts["received"] += 1
                 if isinstance(raw, OSError):
@@ -89,6 +128,6 @@ class Command(BaseCommand):
                 if received.duplicate:
                     counts["duplicates_skipped"] += 1
                     continue
-                outcome = services.process_email(received.inbound.pk, verify_dkim=verifier)
+                outcome = services.process_email(received.inbound, verify_dkim=verifier)
                 counts[key_of.get(outcome, "retrying")] += 1
         return {**counts, "errors": errors[:20]} if errors else counts
