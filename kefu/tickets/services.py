@@ -172,6 +172,8 @@ def customer_route(ticket: Ticket) -> tuple[str, str]:
                  .order_by("-pk").values_list("value", flat=True).first())
         if value:
             return ticket.channel, value
+    if not ticket.customer.email and ticket.customer.phone:  # known by phone only (a chat, a call)
+        return Channel.SMS, ticket.customer.phone
     return "email", ticket.customer.email
 
 
@@ -514,7 +516,9 @@ def add_customer_message(
         _record(ticket, "status_changed", actor=actor, public=True, before=before, after=after,
                 action=Action.RESUME)
     _touch(ticket, *fields)
-    _record(ticket, "customer_message", actor=actor, public=True, message_id=message.pk)
+    # A customer who writes on another channel than the ticket began on: the timeline says so.
+    switched = {"channel": channel, "began_on": ticket.channel} if channel != ticket.channel else {}
+    _record(ticket, "customer_message", actor=actor, public=True, message_id=message.pk, **switched)
     reindex_ticket(ticket)
     return message
 

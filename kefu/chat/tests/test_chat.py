@@ -169,11 +169,13 @@ def test_a_chat_nobody_answers_or_the_visitor_leaves_continues_as_a_ticket(clien
     assert first is not None and "Liu Yang: How do I return a parcel?" in first.body_text
     assert Notification.objects.filter(ticket_id=ticket.pk, recipient="liu.yang@example.com").exists()
 
-    waiting = start(client)
+    waiting = start(client, name="Ma Chao", phone="+8613900001111")  # a phone number only: SMS follows
     ChatSession.objects.filter(pk=waiting.pk).update(started_at=now() - dt.timedelta(minutes=10))
     assert services.convert_unanswered() == [waiting.pk]
     waiting.refresh_from_db()
     assert waiting.state == ChatSession.State.TICKET and waiting.ticket is not None
+    by_sms = Notification.objects.get(ticket_id=waiting.ticket_id)
+    assert (by_sms.channel, by_sms.recipient) == ("sms", "+8613900001111")
 
 
 def test_a_first_responder_answers_before_the_queue(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:

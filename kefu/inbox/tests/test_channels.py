@@ -93,6 +93,10 @@ def test_an_sms_from_a_known_phone_number_is_the_same_customer_and_continues_the
     assert answer.json() == {"outcome": "reply", "ticket": web_ticket.pk}  # type: ignore[attr-defined]
     last = web_ticket.messages.order_by("-pk").first()
     assert last is not None and last.channel == Channel.SMS and last.body_text == "请尽快寄出"
+    client.force_login(factories.staff())
+    page = client.get(f"/console/tickets/{web_ticket.pk}/").content.decode()
+    assert "The customer wrote on SMS (the ticket began on Web form)." in page
+    client.logout()
 
     Ticket.objects.filter(pk=web_ticket.pk).update(updated_at=now() - dt.timedelta(days=10))  # outside the window
     later = post_signed(client, "sms", {"id": "sms-2", "from": "+8613800000001", "text": "新问题"}, gateway.secret)

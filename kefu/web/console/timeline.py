@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from kefu.customers.models import Channel
 from kefu.sla.models import clock_label
 from kefu.tickets.models import STATUS_LABELS, TicketEvent
 from kefu.tickets.states import Status
@@ -46,6 +47,10 @@ def _moment(iso: str | None) -> str:
     if not iso:
         return "—"
     return date_format(timezone.localtime(dt.datetime.fromisoformat(iso)), "SHORT_DATETIME_FORMAT")
+
+
+def _channel(value: str) -> str:
+    return str(dict(Channel.choices).get(value, value))
 
 
 def _call(p: dict[str, Any]) -> str:
@@ -89,6 +94,9 @@ def describe(event: TicketEvent) -> str:
         case "note_added":
             return _("Added an internal note.")
         case "customer_message":
+            if p.get("channel"):
+                return _("The customer wrote on %(channel)s (the ticket began on %(began)s).") % {
+                    "channel": _channel(p["channel"]), "began": _channel(p.get("began_on", ""))}
             return _("The customer wrote a message.")
         case "call":
             return _call(p)
