@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import platform
-import socket
 import statistics
 import subprocess
 import sys
@@ -26,13 +25,9 @@ from typing import Any
 
 from websockets.sync.client import ClientConnection, connect
 
+from kefu.testing.net import free_port, wait_for_port
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _kefu(*args: str) -> str:
@@ -86,22 +81,14 @@ def main(argv: list[str] | None = None) -> int:
         "s[HASH_SESSION_KEY] = agent.get_session_auth_hash(); s.create();"
         "chat = services.start_chat(services.PreChat(name='Bench Visitor', phone='+8613000000001'));"
         "print(s.session_key, chat.pk, chat.token)")).split()
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "uvicorn", "kefu.asgi:application", "--port", str(port),
                                "--workers", str(args.workers), "--lifespan", "off", "--no-access-log",
                                "--log-level", "warning"], cwd=ROOT, env=os.environ.copy())
     round_trips: list[float] = []
     deliveries: list[float] = []
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
+        wait_for_port(port, process=server)
         origin = {"Origin": f"http://127.0.0.1:{port}"}
         with connect(f"ws://127.0.0.1:{port}/ws/chat/{token}/", additional_headers=origin) as visitor, \
                 connect(f"ws://127.0.0.1:{port}/ws/console/chats/{chat_id}/",

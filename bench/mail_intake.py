@@ -20,7 +20,6 @@ import http.client
 import json
 import os
 import platform
-import socket
 import statistics
 import subprocess
 import sys
@@ -34,6 +33,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.generate import configure  # noqa: E402
+from kefu.testing.net import free_port, wait_for_port  # noqa: E402
 
 
 def _headers(head: bytes) -> list[bytes]:
@@ -78,32 +78,18 @@ def run_import(mbox: Path, workers: int) -> tuple[float, dict[str, int]]:
     return time.perf_counter() - started, json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def run_http(messages: list[bytes], clients: int) -> dict[str, Any]:
     token = subprocess.run([sys.executable, "-m", "kefu", "shell", "-c", (
         "from kefu.accounts.models import Role; from kefu.accounts.services import issue_api_token;"
         "from kefu.testing import factories; a = factories.staff(Role.ADMIN);"
         "print(issue_api_token(a, 'b', actor=a)[1])")],
         capture_output=True, text=True, check=True, env=os.environ.copy()).stdout.strip().splitlines()[-1]
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "uvicorn", "kefu.asgi:application", "--port", str(port),
                                "--workers", "2", "--lifespan", "off", "--no-access-log", "--log-level", "warning"],
                               env=os.environ.copy())
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
+        wait_for_port(port, process=server)
         todo = list(reversed(messages))
         lock = threading.Lock()
         latencies: list[float] = []

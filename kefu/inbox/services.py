@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import imaplib
+import itertools
 import logging
 import re
 from collections.abc import Iterable
@@ -228,23 +229,22 @@ def _body_and_uploads(parsed: ParsedMail) -> tuple[str, list[ticket_services.Upl
 def find_thread(parsed: ParsedMail) -> tuple[Ticket | None, bool]:
     """The ticket this message continues, and whether its headers or reply address said so (True) or only
     a ticket number in the subject did (False)."""
-    for message_id in parsed.thread_ids:
-        ticket_id = _ticket_of_message_id(message_id)
-        if ticket_id is not None:
-            ticket = Ticket.objects.select_related("customer__user").filter(pk=ticket_id).first()
-            if ticket is not None:
-                return ticket, True
-    for address in parsed.recipients:
-        ticket_id = ticket_from_reply_address(address)
-        if ticket_id is not None:
-            ticket = Ticket.objects.select_related("customer__user").filter(pk=ticket_id).first()
-            if ticket is not None:
-                return ticket, True
+    named = itertools.chain(map(_ticket_of_message_id, parsed.thread_ids),
+                            map(ticket_from_reply_address, parsed.recipients))
+    for ticket_id in named:  # lazily: the first that names an existing ticket wins
+        ticket = _ticket(ticket_id)
+        if ticket is not None:
+            return ticket, True
     match = SUBJECT_NUMBER.search(parsed.subject)
     if match:
-        number = int(match.group(1) or match.group(2))
-        return Ticket.objects.select_related("customer__user").filter(pk=number).first(), False
+        return _ticket(int(match.group(1) or match.group(2))), False
     return None, False
+
+
+def _ticket(ticket_id: int | None) -> Ticket | None:
+    if ticket_id is None:
+        return None
+    return Ticket.objects.select_related("customer__user").filter(pk=ticket_id).first()
 
 
 def _ticket_of_message_id(message_id: str) -> int | None:
@@ -527,4 +527,4 @@ def receive_call_event(endpoint: ChannelEndpoint, call: CallEvent) -> tuple[str,
 def _ticket_of_call(endpoint: ChannelEndpoint, call: CallEvent) -> Ticket | None:
     earlier = (InboundEvent.objects.filter(endpoint=endpoint, external_id__startswith=f"{call.call_id}:",
                                            ticket_id__isnull=False).values_list("ticket_id", flat=True).first())
-    return Ticket.objects.select_related("customer__user").filter(pk=earlier).first() if earlier else None
+    return _ticket(earlier)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from typing import Any
 import pytest
 from websockets.sync.client import ClientConnection, connect
 
+from kefu.testing.net import free_port, serve_uvicorn
 from kefu.tickets.tests.test_tasks_on_redis import _redis_answers
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -30,34 +30,11 @@ pytestmark = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _kefu(env: dict[str, str], *args: str) -> str:
     done = subprocess.run([sys.executable, "-m", "kefu", *args], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
-
-
-def _serve(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
-    with log.open("wb") as output:  # the server keeps its own copy of the descriptor
-        process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "kefu.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-             "--lifespan", "off", "--log-level", "warning"], cwd=ROOT, env=env, stdout=output,
-            stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return process
-        except OSError:
-            time.sleep(0.1)
-    process.kill()
-    raise AssertionError(log.read_text()[-3000:])
 
 
 @pytest.fixture
@@ -66,8 +43,8 @@ def two_servers(tmp_path: Path) -> Iterator[tuple[dict[str, str], int, int]]:
            "REDIS_URL": "redis://127.0.0.1:6379/14", "KEFU_CHANNEL_PREFIX": f"kefu-test-{os.getpid()}"}
     env.pop("DATABASE_URL", None)
     _kefu(env, "migrate", "-v0")
-    ports = _free_port(), _free_port()
-    servers = [_serve(env, port, tmp_path / f"server-{port}.log") for port in ports]
+    ports = free_port(), free_port()
+    servers = [serve_uvicorn(env, port, tmp_path / f"server-{port}.log", cwd=ROOT) for port in ports]
     try:
         yield env, ports[0], ports[1]
     finally:

@@ -5,16 +5,16 @@ from __future__ import annotations
 import imaplib
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from kefu.testing.net import free_port, wait_for_port
 
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 USER, PASSWORD = "support", "imap-test-secret"
@@ -87,12 +87,6 @@ class ImapServer:
             client.logout()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _unavailable(reason: str) -> None:
     if os.environ.get("KEFU_REQUIRE_IMAP") == "1":
         pytest.fail(f"Dovecot is required (KEFU_REQUIRE_IMAP=1): {reason}")
@@ -108,7 +102,7 @@ def dovecot() -> Iterator[ImapServer]:
     # Dovecot's own processes run as its users: pytest's private tmp_path (0700) is out of their reach.
     root = Path(tempfile.mkdtemp(prefix="kefu-dovecot-"))
     root.chmod(0o755)
-    port = _free_port()
+    port = free_port()
     for folder in ("run", "state", "mail"):
         (root / folder).mkdir(parents=True)
     shutil.chown(root / "mail", "nobody", "nogroup")
@@ -117,15 +111,7 @@ def dovecot() -> Iterator[ImapServer]:
     config.write_text(CONFIG.format(root=root, port=port))
     subprocess.run([DOVECOT, "-c", str(config)], check=True)
     try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError((root / "dovecot.log").read_text()) from None
-                time.sleep(0.05)
+        wait_for_port(port, seconds=10, log=root / "dovecot.log")
         yield ImapServer("127.0.0.1", port, USER, PASSWORD)
     finally:
         doveadm = shutil.which("doveadm") or "/usr/bin/doveadm"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import socket
 from collections.abc import Iterator
 from email.message import EmailMessage
 
@@ -16,6 +15,7 @@ from kefu.inbox.services import Outcome
 from kefu.inbox.tests.test_intake import email_bytes, take, ticket_of
 from kefu.notifications.services import deliver_due
 from kefu.testing import factories
+from kefu.testing.net import free_port
 from kefu.tickets import services as ticket_services
 
 pytestmark = pytest.mark.django_db
@@ -31,16 +31,10 @@ class Collector:
         return "250 Message accepted"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def smtp(settings: object) -> Iterator[Collector]:
     collector = Collector()
-    controller = Controller(collector, hostname="127.0.0.1", port=_free_port())
+    controller = Controller(collector, hostname="127.0.0.1", port=free_port())
     controller.start()
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"  # type: ignore[attr-defined]
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port  # type: ignore[attr-defined]

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from kefu.chat.tests.test_chat_across_processes import _free_port, _kefu, _serve
+from kefu.chat.tests.test_chat_across_processes import ROOT, _kefu
+from kefu.testing.net import free_port, serve_uvicorn
 from kefu.web.tests.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.browser,
@@ -31,8 +32,8 @@ def server(tmp_path: Path) -> Iterator[tuple[dict[str, str], str]]:
     env = {**os.environ, "KEFU_DATA_DIR": str(tmp_path), "KEFU_LANGUAGE": "en"}
     env.pop("DATABASE_URL", None)
     _kefu(env, "migrate", "-v0")
-    port = _free_port()
-    process = _serve(env, port, tmp_path / "server.log")
+    port = free_port()
+    process = serve_uvicorn(env, port, tmp_path / "server.log", cwd=ROOT)
     try:
         yield env, f"http://127.0.0.1:{port}"
     finally:

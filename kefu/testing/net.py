@@ -1,0 +1,47 @@
+"""Ports and servers on loopback for tests and benchmarks that start real servers."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, *, seconds: float = 30, process: subprocess.Popen[bytes] | None = None,
+                  log: Path | None = None) -> None:
+    """Until something accepts connections on the port; fails with the server's log when it never does."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            exited = process is not None and process.poll() is not None
+            if exited or time.monotonic() > deadline:
+                detail = log.read_text()[-3000:] if log is not None and log.exists() else ""
+                raise RuntimeError(f"nothing answered on port {port}\n{detail}") from None
+            time.sleep(0.1)
+
+
+def serve_uvicorn(env: dict[str, str], port: int, log: Path, *, cwd: Path,
+                  workers: int = 1) -> subprocess.Popen[bytes]:
+    """kefu's ASGI application in uvicorn on 127.0.0.1:port, its output in `log`; waits until it answers."""
+    with log.open("wb") as output:  # the server keeps its own copy of the descriptor
+        process = subprocess.Popen(  # noqa: S603 (a fixed command line)
+            [sys.executable, "-m", "uvicorn", "kefu.asgi:application", "--host", "127.0.0.1", "--port", str(port),
+             "--workers", str(workers), "--lifespan", "off", "--no-access-log", "--log-level", "warning"],
+            cwd=cwd, env=env, stdout=output, stderr=subprocess.STDOUT)
+    try:
+        wait_for_port(port, process=process, log=log)
+    except RuntimeError:
+        process.kill()
+        raise
+    return process
