@@ -45,3 +45,23 @@ def serve_uvicorn(env: dict[str, str], port: int, log: Path, *, cwd: Path,
         process.kill()
         raise
     return process
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_kefu(env: dict[str, str], *args: str) -> str:
+    """`kefu <args>` in a process of its own (its own data directory in `env`); returns its last line."""
+    done = subprocess.run([sys.executable, "-m", "kefu", *args], cwd=ROOT, env=env, capture_output=True,  # noqa: S603
+                          text=True, timeout=120)
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr[-3000:])
+    return done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
+
+
+def redis_answers(port: int = 6379) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False

@@ -7,8 +7,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -18,23 +16,13 @@ from typing import Any
 import pytest
 from websockets.sync.client import ClientConnection, connect
 
-from kefu.testing.net import free_port, serve_uvicorn
-from kefu.tickets.tests.test_tasks_on_redis import _redis_answers
-
-ROOT = Path(__file__).resolve().parents[3]
+from kefu.testing.net import ROOT, free_port, redis_answers, run_kefu, serve_uvicorn
 
 pytestmark = [
     pytest.mark.skipif(bool(os.environ.get("DATABASE_URL")), reason="one run is enough (SQLite)"),
-    pytest.mark.skipif(not _redis_answers() and os.environ.get("KEFU_REQUIRE_REDIS") != "1",
+    pytest.mark.skipif(not redis_answers() and os.environ.get("KEFU_REQUIRE_REDIS") != "1",
                        reason="no Redis on 127.0.0.1:6379"),
 ]
-
-
-def _kefu(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run([sys.executable, "-m", "kefu", *args], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=120)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
 
 
 @pytest.fixture
@@ -42,7 +30,7 @@ def two_servers(tmp_path: Path) -> Iterator[tuple[dict[str, str], int, int]]:
     env = {**os.environ, "KEFU_DATA_DIR": str(tmp_path), "KEFU_CHANNEL_LAYER": "redis",
            "REDIS_URL": "redis://127.0.0.1:6379/14", "KEFU_CHANNEL_PREFIX": f"kefu-test-{os.getpid()}"}
     env.pop("DATABASE_URL", None)
-    _kefu(env, "migrate", "-v0")
+    run_kefu(env, "migrate", "-v0")
     ports = free_port(), free_port()
     servers = [serve_uvicorn(env, port, tmp_path / f"server-{port}.log", cwd=ROOT) for port in ports]
     try:
@@ -65,7 +53,7 @@ def _until(socket_: ClientConnection, kind: str, **match: Any) -> dict[str, Any]
 def test_visitor_and_agent_on_different_processes_talk_through_redis(
         two_servers: tuple[dict[str, str], int, int]) -> None:
     env, visitor_port, agent_port = two_servers
-    session_key, chat_id = _kefu(env, "shell", "-c", (
+    session_key, chat_id = run_kefu(env, "shell", "-c", (
         "from django.contrib.auth import SESSION_KEY, BACKEND_SESSION_KEY, HASH_SESSION_KEY;"
         "from django.contrib.sessions.backends.db import SessionStore;"
         "from kefu.testing import factories; from kefu.chat import services;"
@@ -77,7 +65,7 @@ def test_visitor_and_agent_on_different_processes_talk_through_redis(
         "print(s.session_key, chat.pk)")).split()
     page = urllib.request.urlopen(f"http://127.0.0.1:{visitor_port}/chat/widget/", timeout=10).read().decode()
     assert "Start chat" in page or "开始" in page
-    token = _kefu(env, "shell", "-c",
+    token = run_kefu(env, "shell", "-c",
                   f"from kefu.chat.models import ChatSession; print(ChatSession.objects.get(pk={chat_id}).token)")
     assert re.fullmatch(r"[\w-]{20,}", token)
 

@@ -17,8 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from kefu.chat.tests.test_chat_across_processes import ROOT, _kefu
-from kefu.testing.net import free_port, serve_uvicorn
+from kefu.testing.net import ROOT, free_port, run_kefu, serve_uvicorn
 from kefu.web.tests.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.browser,
@@ -31,7 +30,7 @@ PASSWORD = "desk-password-2026"
 def server(tmp_path: Path) -> Iterator[tuple[dict[str, str], str]]:
     env = {**os.environ, "KEFU_DATA_DIR": str(tmp_path), "KEFU_LANGUAGE": "en"}
     env.pop("DATABASE_URL", None)
-    _kefu(env, "migrate", "-v0")
+    run_kefu(env, "migrate", "-v0")
     port = free_port()
     process = serve_uvicorn(env, port, tmp_path / "server.log", cwd=ROOT)
     try:
@@ -71,7 +70,7 @@ def _shop(base: str) -> Iterator[str]:
 
 def _prepare(env: dict[str, str]) -> str:
     """An agent who can sign in and an administrator's API token for the mail hand-over; returns the token."""
-    return _kefu(env, "shell", "-c", (
+    return run_kefu(env, "shell", "-c", (
         "from kefu.accounts.models import Role; from kefu.accounts.services import create_staff_user, issue_api_token;"
         "from kefu.testing import factories;"
         f"create_staff_user(username='desk', email='desk@staff.example', display_name='Agent Han', role=Role.AGENT,"
@@ -123,7 +122,7 @@ def test_widget_chat_becomes_a_ticket_and_an_emailed_reply_threads_back(server: 
         ticket = number.group(1)
 
         # The acknowledgement goes out by email (written to files in this mode); the visitor answers it.
-        _kefu(env, "shell", "-c", "from kefu.notifications.services import deliver_due; deliver_due()")
+        run_kefu(env, "shell", "-c", "from kefu.notifications.services import deliver_due; deliver_due()")
         sent = "\n".join(p.read_text() for p in (Path(env["KEFU_DATA_DIR"]) / "sent-mail").glob("*.log"))
         message_id = re.search(r"^Message-ID: (<notification\.\d+\.\d+@[^>]+>)", sent, re.M)
         assert message_id is not None and "xu@example.com" in sent
