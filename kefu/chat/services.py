@@ -127,7 +127,7 @@ def first_response(session: ChatSession, message: ChatMessage) -> ChatMessage | 
 
 
 def _require_agent_of(session: ChatSession, actor: User | None) -> None:
-    if actor is None or not actor.is_staff_member:
+    if actor is None or not actor.can_write_tickets:  # QA reviewers may read chats, not answer them
         raise PermissionDenied(_("Only staff can answer chats."))
     if session.agent_id not in {None, actor.pk}:
         raise PermissionDenied(_("Another agent is handling this chat."))

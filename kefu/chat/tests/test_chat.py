@@ -12,6 +12,7 @@ from asgiref.sync import async_to_sync
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 
+from kefu.accounts.models import Role
 from kefu.asgi import application
 from kefu.chat import services
 from kefu.chat.models import ChatMessage, ChatSession
@@ -199,6 +200,8 @@ def test_sockets_need_the_chat_token_or_a_staff_session(client: Client) -> None:
     customer = factories.customer()
     customer_client = Client()
     customer_client.force_login(customer.user)
+    reviewer_client = Client()
+    reviewer_client.force_login(factories.staff(Role.QA))
 
     async def scenario() -> None:
         wrong = WebsocketCommunicator(application, "/ws/chat/not-the-token/", headers=[ORIGIN])
@@ -207,6 +210,11 @@ def test_sockets_need_the_chat_token_or_a_staff_session(client: Client) -> None:
         outsider = agent_socket(customer_client, session)
         connected, code = await outsider.connect()
         assert not connected or code == 4404
+        reviewer = agent_socket(reviewer_client, session)
+        assert (await reviewer.connect())[0], "QA may follow the chat"
+        await reviewer.send_json_to({"type": "take"})
+        assert (await until(reviewer, "error"))["code"] == "forbidden", "but not answer it"
+        await reviewer.disconnect()
         foreign_origin = WebsocketCommunicator(application, f"/ws/chat/{session.token}/",
                                                headers=[(b"origin", b"https://evil.example")])
         connected, _code = await foreign_origin.connect()
