@@ -15,3 +15,14 @@ def authentication_of_messages(message_ids: Iterable[int]) -> dict[int, dict[str
         return {}
     rows = InboundEmail.objects.filter(ticket_message_id__in=ids).values_list("ticket_message_id", "authentication")
     return {message_id: auth for message_id, auth in rows if message_id is not None}
+
+
+def held_for_ticket(ticket_id: int) -> list[InboundEmail]:
+    """Email held for review on this ticket (a stranger on the thread, or failed sender authentication)."""
+    return list(InboundEmail.objects.filter(ticket_id=ticket_id, state=InboundEmail.State.HELD)
+                .defer("raw").order_by("received_at"))
+
+
+def held_email_of_ticket(ticket_id: int, inbound_id: int) -> InboundEmail | None:
+    return (InboundEmail.objects.filter(pk=inbound_id, ticket_id=ticket_id, state=InboundEmail.State.HELD)
+            .defer("raw").first())

@@ -298,3 +298,31 @@ def test_the_console_shows_each_emails_authentication_and_the_trimmed_text(clien
 
     assert page.count("Sender verified") == 1 and page.count("Sender not verified") == 1
     assert "第二封。" in page and "Wang wrote" not in page
+
+
+def test_an_agent_reviews_held_email_on_the_ticket_page(client: object) -> None:
+    agent = factories.staff()
+    first, _ = take(email_bytes(message_id="<review@example.com>"))
+    ticket = ticket_of(first)
+    Ticket.objects.filter(pk=ticket.pk).update(owner=agent)
+    held, _ = take(email_bytes(sender="colleague@partner.example", subject="Re: 订单", body="我是物流公司，货已到。",
+                               headers={"References": ticket_thread_id(ticket.pk)}))
+    spoof, _ = take(email_bytes(subject="Re: 改地址", headers={
+        "References": ticket_thread_id(ticket.pk),
+        "Authentication-Results": "mx.kefu.example; spf=fail; dmarc=fail"}))
+    client.force_login(agent)  # type: ignore[attr-defined]
+    page = client.get(f"/console/tickets/{ticket.pk}/").content.decode()  # type: ignore[attr-defined]
+    assert "Email held for review" in page and "colleague@partner.example" in page
+    assert "Not the ticket's customer" in page and "Sender authentication failed" in page
+
+    url = f"/console/tickets/{ticket.pk}/held-email/"
+    client.post(f"{url}{held.pk}/", {"decision": "release"})  # type: ignore[attr-defined]
+    client.post(f"{url}{spoof.pk}/", {"decision": "reject"})  # type: ignore[attr-defined]
+
+    held.refresh_from_db()
+    spoof.refresh_from_db()
+    assert held.state == InboundEmail.State.PROCESSED and spoof.state == InboundEmail.State.REJECTED
+    note = ticket.messages.order_by("-pk").first()
+    assert note is not None and note.kind == Message.Kind.NOTE and "我是物流公司" in note.body_text
+    after = client.get(f"/console/tickets/{ticket.pk}/").content.decode()  # type: ignore[attr-defined]
+    assert "Email held for review" not in after

@@ -19,6 +19,8 @@ urlpatterns: list[URLPattern] = [
          name="console_verify_identity"),
     path("console/tickets/<int:ticket_id>/update/", views.update, name="console_update"),
     path("console/tickets/<int:ticket_id>/merge/", views.merge, name="console_merge"),
+    path("console/tickets/<int:ticket_id>/held-email/<int:inbound_id>/", views.review_email,
+         name="console_review_email"),
     path("console/attachments/<int:attachment_id>/", views.attachment, name="console_attachment"),
     path("console/at-risk/", views.at_risk, name="console_at_risk"),
     path("console/alerts/", views.alerts, name="console_alerts"),

@@ -30,6 +30,7 @@ from kefu.customers import selectors as customer_selectors
 from kefu.customers import services as customer_services
 from kefu.customers.models import Channel
 from kefu.inbox import selectors as inbox_selectors
+from kefu.inbox import services as inbox_services
 from kefu.notifications import selectors as alert_selectors
 from kefu.notifications import services as alert_services
 from kefu.sla import selectors as sla_selectors
@@ -178,6 +179,7 @@ def ticket_detail(request: StaffRequest, ticket_id: int) -> HttpResponse:
         "tags": ", ".join(t.name for t in ticket.tags.all()), **ticket.five_w_one_h,
     })
     thread = list(selectors.visible_messages(request.user, ticket))
+    held = inbox_selectors.held_for_ticket(ticket.pk)
     email_auth = inbox_selectors.authentication_of_messages(m.pk for m in thread if m.channel == "email")
     for message in thread:
         message.email_auth = email_auth.get(message.pk)  # type: ignore[attr-defined]
@@ -185,6 +187,7 @@ def ticket_detail(request: StaffRequest, ticket_id: int) -> HttpResponse:
         "ticket": ticket,
         "customer": customer,
         "thread": thread,
+        "held": held,
         "events": [(event, describe(event)) for event in events],
         "rounds": rounds,
         "actions": [(a.value, ACTION_LABELS[a]) for a in actions],
@@ -221,6 +224,23 @@ def _act(request: StaffRequest, ticket_id: int, perform: Callable[[Ticket], str]
     else:
         messages.success(request, done)
     return redirect("web:console_ticket", ticket_id=ticket_id)
+
+
+@require_POST
+@staff_required
+def review_email(request: StaffRequest, ticket_id: int, inbound_id: int) -> HttpResponse:
+    """Release a held email into the ticket, or reject it."""
+    def perform(ticket: Ticket) -> str:
+        inbound = inbox_selectors.held_email_of_ticket(ticket.pk, inbound_id)
+        if inbound is None:
+            raise DomainError(_("This message is not waiting for review."), code="not_held")
+        if request.POST.get("decision") == "release":
+            inbox_services.release_held(inbound, actor=request.user)
+            return _("The email was added to the ticket.")
+        inbox_services.reject_held(inbound, actor=request.user)
+        return _("The email was rejected; it stays in the inbox log.")
+
+    return _act(request, ticket_id, perform)
 
 
 @require_POST

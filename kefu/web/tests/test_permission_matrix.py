@@ -24,7 +24,7 @@ from kefu.api.urls import api
 from kefu.chat import services as chat_services
 from kefu.chat.selectors import file_url
 from kefu.customers.models import Customer
-from kefu.inbox.models import ChannelEndpoint
+from kefu.inbox.models import ChannelEndpoint, InboundEmail
 from kefu.testing import factories
 from kefu.tickets import services
 from kefu.tickets.models import Attachment, SolutionOption, Ticket
@@ -97,6 +97,7 @@ WEB_GROUPS = {
     "web:console_customer": "staff_customer",
     "web:console_customer_merge": "staff_customer",
     "web:console_phone": "staff",
+    "web:console_review_email": "staff_ticket_write",
     "web:portal_home": "customer_portal",
     "web:portal_password": "customer_portal",
     "web:portal_submit": "visitor",
@@ -178,6 +179,7 @@ class World:
     secrets: dict[str, str] = field(default_factory=dict)
     channel_slug: str = ""
     chat: Any = None
+    held: dict[str, InboundEmail] = field(default_factory=dict)
     chat_file: Any = None
 
 
@@ -216,6 +218,9 @@ def build_world() -> World:
     foreign_token = issue_api_token(stranger, "not yours", actor=stranger)[0].pk
     for tokens in world.tokens.values():
         tokens["foreign"] = foreign_token
+    world.held = {variant: InboundEmail.objects.create(
+        dedupe_key=f"mid:<held-{variant}@example.com>", source=InboundEmail.Source.HTTP, raw=b"From: x@y.z\n\nhi",
+        size=16, state=InboundEmail.State.HELD, ticket_id=ticket.pk) for variant, ticket in world.tickets.items()}
     world.chat = chat_services.start_chat(chat_services.PreChat(name="Visitor", phone="+8613000000000"))
     world.chat_file = chat_services.post_message(world.chat, "", side="customer", upload=services.Upload(
         "photo.png", b"\x89PNG\r\n\x1a\n", "image/png"))[0]
@@ -241,6 +246,8 @@ def param_value(name: str, variant: str, world: World, role: str) -> Any:
         return "not-a-real-sign-in-secret"
     if name == "slug":
         return world.channel_slug
+    if name == "inbound_id":
+        return world.held[variant].pk
     if name == "chat_token":
         return world.chat.token
     if name == "signed":
