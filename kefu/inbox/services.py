@@ -79,7 +79,8 @@ def receive_email(raw: bytes, *, source: str, mailbox: Mailbox | None = None) ->
     only after this returns, so the row has to be committed by then.
     """
     key = dedupe_key(raw, read_message_id(raw))
-    existing = InboundEmail.objects.filter(dedupe_key=key).first()
+    # Asked first, so that a duplicate (a re-fetch after a crash, a re-import) never waits for a write turn.
+    existing = InboundEmail.objects.filter(dedupe_key=key).defer("raw").first()
     if existing is not None:
         return Received(existing, duplicate=True)
     try:
@@ -88,7 +89,7 @@ def receive_email(raw: bytes, *, source: str, mailbox: Mailbox | None = None) ->
                 dedupe_key=key, message_id=key[4:] if key.startswith("mid:") else "", source=source,
                 mailbox=mailbox, raw=raw, size=len(raw))
     except IntegrityError:  # the same message, stored a moment ago by another worker
-        return Received(InboundEmail.objects.get(dedupe_key=key), duplicate=True)
+        return Received(InboundEmail.objects.defer("raw").get(dedupe_key=key), duplicate=True)
     return Received(inbound, duplicate=False)
 
 
