@@ -28,6 +28,10 @@ PUBLIC_ROUTES = {
     "api:openapi-json": "the published API contract",
     "api:openapi-view": "the API documentation page",
     "api:api-root": "Ninja's root answers 404 to everyone",
+    "inbox:channel_hook": "SMS, WeChat, apps and the phone system sign their requests instead",
+    "chat:widget": "the chat widget's frame: visitors start a chat without an account",
+    "chat:resume": "the chat's token is the visitor's credential",
+    "chat:file": "a signed link given only to the chat's two sides",
 }
 
 _CONVERTER = re.compile(r"<(?:(?P<conv>\w+):)?(?P<name>\w+)>")
