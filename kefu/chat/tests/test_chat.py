@@ -26,6 +26,13 @@ pytestmark = pytest.mark.django_db
 ORIGIN = (b"origin", b"http://testserver")
 
 
+@pytest.fixture(autouse=True)
+def _keep_the_test_connection(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The consumer's queries run in this test's thread (see run()), inside the test's transaction;
+    # Channels closes "old" connections around each one, which on PostgreSQL would close the test's own.
+    monkeypatch.setattr("channels.db.close_old_connections", lambda: None)
+
+
 def run(scenario: Callable[[], Awaitable[None]]) -> None:
     # Called from this (sync) test, database_sync_to_async runs the consumer's queries in this thread, so
     # they see the test's transaction.
