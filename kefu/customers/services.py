@@ -193,7 +193,7 @@ def merge_customers(source: Customer, target: Customer, *, actor: User) -> Custo
     """Two records of one person become one: `source`'s tickets, identities and orders move to `target`,
     blanks in `target`'s profile are filled from `source`, spends add up, and `source` is removed (its
     sign-in is switched off). The audit log keeps what was merged."""
-    if actor is None or not actor.is_staff_member:
+    if not actor.is_staff_member:
         raise PermissionDenied(_("Only staff can change customer profiles."))
     if source.pk == target.pk:
         raise DomainError(_("A customer cannot be merged into themselves."), code="same_customer")
@@ -205,8 +205,13 @@ def merge_customers(source: Customer, target: Customer, *, actor: User) -> Custo
             identity.delete()
         else:
             CustomerIdentity.objects.filter(pk=identity.pk).update(customer=target)
-    moved_tickets = source.tickets.update(customer=target)
-    source.orders.update(customer=target)
+    # Everything else that belongs to the customer (tickets, orders, chats, and what later apps add) follows.
+    moved = {}
+    for relation in Customer._meta.related_objects:
+        if relation.one_to_many and relation.related_model is not CustomerIdentity:
+            field = relation.field.name
+            count = relation.related_model._base_manager.filter(**{field: source}).update(**{field: target})
+            moved[relation.related_model._meta.label_lower] = count
     filled = [name for name in ("email", "phone", "account_ref", "company", "language", "time_zone")
               if not getattr(target, name) and getattr(source, name)]
     for name in filled:
@@ -221,7 +226,7 @@ def merge_customers(source: Customer, target: Customer, *, actor: User) -> Custo
         target.notes = "\n\n".join(n for n in (target.notes, source.notes) if n)
     target.save()
     record_audit("customer.merged", target, actor=actor,
-                 changes={"merged": source.pk, "name": source.name, "tickets": moved_tickets, "filled": filled})
+                 changes={"merged": source.pk, "name": source.name, "moved": moved, "filled": filled})
     user_id = source.user_id
     source.delete()
     User.objects.filter(pk=user_id).update(is_active=False)

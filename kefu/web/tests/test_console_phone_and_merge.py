@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from kefu.chat import services as chat_services
 from kefu.core.audit import AuditEntry
 from kefu.customers.models import Channel, Customer, CustomerIdentity
 from kefu.testing import factories
@@ -49,6 +50,8 @@ def test_merging_two_records_of_one_person_moves_everything_and_is_audited(clien
     by_email = factories.customer(name="Ma Li", email="mali@example.com")
     by_phone = factories.customer(name="Ma Li (phone)", email="", phone="+8613300000003", annual_spend=6000)
     t1, t2 = factories.ticket(by_email), factories.ticket(by_phone, subject="Second")
+    chat = chat_services.start_chat(chat_services.PreChat(name="Ma Li", phone="+8613300000003"))
+    assert chat.customer_id == by_phone.pk
     client.force_login(agent)
 
     response = client.post(f"/console/customers/{by_phone.pk}/merge/", {"target": by_email.pk})
@@ -59,7 +62,10 @@ def test_merging_two_records_of_one_person_moves_everything_and_is_audited(clien
     assert set(Ticket.objects.values_list("customer_id", flat=True)) == {merged.pk} and t1.pk != t2.pk
     assert merged.phone == "+8613300000003" and merged.tier == "core"
     assert set(merged.identities.values_list("channel", flat=True)) == {Channel.EMAIL, Channel.PHONE}
-    assert AuditEntry.objects.filter(action="customer.merged", target_id=str(merged.pk)).exists()
+    chat.refresh_from_db()
+    assert chat.customer_id == merged.pk, "the chat history follows the person"
+    audit = AuditEntry.objects.get(action="customer.merged", target_id=str(merged.pk))
+    assert audit.changes["moved"]["tickets.ticket"] == 1
     page = client.get(f"/console/customers/{merged.pk}/").content.decode()
     assert "Second" in page
 
