@@ -236,3 +236,14 @@ def test_the_widget_page_may_be_framed_by_other_sites_and_the_console_may_not(cl
     client.force_login(factories.staff())
     console = client.get("/console/chats/")
     assert "frame-ancestors 'none'" in console["Content-Security-Policy"]
+
+
+def test_the_chat_desk_counts_the_queue_and_shows_each_chat_with_its_customer(client: Client) -> None:
+    first = start(client, order="SO-1")
+    start(client, name="Second Visitor", phone="+8613511112222")
+    staff = Client()
+    staff.force_login(factories.staff())
+    page = staff.get("/console/chats/").content.decode()
+    assert "2 chats waiting for an agent." in page
+    assert page.count('class="chat-pane card"') == 2 and "SO-1" in page
+    assert f'data-socket="/ws/console/chats/{first.pk}/"' in page

@@ -475,7 +475,8 @@ def chats(request: StaffRequest) -> HttpResponse:
     desk = chat_selectors.chat_queue(request.user)[:12]
     for chat in desk:
         chat.socket_path = f"/ws/console/chats/{chat.pk}/"  # type: ignore[attr-defined]
-    return render(request, "web/console/chats.html", {"chats": desk})
+    waiting = sum(1 for chat in desk if chat.state == "queued")
+    return render(request, "web/console/chats.html", {"chats": desk, "waiting": waiting})
 
 
 @require_GET
