@@ -26,3 +26,8 @@ def held_for_ticket(ticket_id: int) -> list[InboundEmail]:
 def held_email_of_ticket(ticket_id: int, inbound_id: int) -> InboundEmail | None:
     return (InboundEmail.objects.filter(pk=inbound_id, ticket_id=ticket_id, state=InboundEmail.State.HELD)
             .defer("raw").first())
+
+
+def email_of_message(ticket_id: int, message_id: int) -> InboundEmail | None:
+    """The stored original of a ticket's message that came by email (the caller has checked the ticket)."""
+    return InboundEmail.objects.filter(ticket_id=ticket_id, ticket_message_id=message_id).first()

@@ -326,3 +326,21 @@ def test_an_agent_reviews_held_email_on_the_ticket_page(client: object) -> None:
     assert note is not None and note.kind == Message.Kind.NOTE and "我是物流公司" in note.body_text
     after = client.get(f"/console/tickets/{ticket.pk}/").content.decode()  # type: ignore[attr-defined]
     assert "Email held for review" not in after
+
+
+def test_the_original_email_behind_a_message_is_downloadable_whole(client: object) -> None:
+    team, other_team = factories.department("Mail A"), factories.department("Mail B")
+    agent = factories.staff(teams=(team,))
+    raw = email_bytes(message_id="<orig@example.com>", body="新问题。\n\nOn Tue, 1 Dec 2026, Wang wrote:\n> 旧内容")
+    inbound, _ = take(raw, mailbox=Mailbox.objects.create(name="A", team=team))
+    ticket = ticket_of(inbound)
+    client.force_login(agent)  # type: ignore[attr-defined]
+
+    url = f"/console/tickets/{ticket.pk}/messages/{inbound.ticket_message_id}/original/"
+    response = client.get(url)  # type: ignore[attr-defined]
+    assert response.status_code == 200 and response["Content-Type"] == "message/rfc822"
+    assert b"".join(response.streaming_content) == raw, "byte for byte, quote included"
+    assert "Original message" in client.get(f"/console/tickets/{ticket.pk}/").content.decode()  # type: ignore[attr-defined]
+
+    Ticket.objects.filter(pk=ticket.pk).update(team=other_team, owner=None)  # now out of this agent's reach
+    assert client.get(url).status_code == 404  # type: ignore[attr-defined]

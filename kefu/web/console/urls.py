@@ -22,6 +22,8 @@ urlpatterns: list[URLPattern] = [
     path("console/tickets/<int:ticket_id>/held-email/<int:inbound_id>/", views.review_email,
          name="console_review_email"),
     path("console/attachments/<int:attachment_id>/", views.attachment, name="console_attachment"),
+    path("console/tickets/<int:ticket_id>/messages/<int:message_id>/original/", views.email_original,
+         name="console_email_original"),
     path("console/at-risk/", views.at_risk, name="console_at_risk"),
     path("console/alerts/", views.alerts, name="console_alerts"),
     path("console/alerts/read/", views.alerts_read, name="console_alerts_read"),

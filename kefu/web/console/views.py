@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
@@ -370,6 +371,17 @@ def attachment(request: StaffRequest, attachment_id: int) -> FileResponse:
         return download_response(stored.file, stored.filename, stored.content_type)
     except NotFound:
         raise Http404 from None
+
+
+@require_GET
+@staff_required
+def email_original(request: StaffRequest, ticket_id: int, message_id: int) -> FileResponse:
+    """The email behind a message exactly as it arrived (.eml): the quoted part the thread trims is there."""
+    ticket = _ticket_or_404(request, ticket_id)
+    inbound = inbox_selectors.email_of_message(ticket.pk, message_id)
+    if inbound is None:
+        raise Http404
+    return download_response(ContentFile(bytes(inbound.raw)), f"message-{message_id}.eml", "message/rfc822")
 
 
 # ---------------------------------------------------------------------------------------------- customers

@@ -98,6 +98,7 @@ WEB_GROUPS = {
     "web:console_customer_merge": "staff_customer",
     "web:console_phone": "staff",
     "web:console_review_email": "staff_ticket_write",
+    "web:console_email_original": "staff_ticket",
     "web:portal_home": "customer_portal",
     "web:portal_password": "customer_portal",
     "web:portal_submit": "visitor",
@@ -220,7 +221,9 @@ def build_world() -> World:
         tokens["foreign"] = foreign_token
     world.held = {variant: InboundEmail.objects.create(
         dedupe_key=f"mid:<held-{variant}@example.com>", source=InboundEmail.Source.HTTP, raw=b"From: x@y.z\n\nhi",
-        size=16, state=InboundEmail.State.HELD, ticket_id=ticket.pk) for variant, ticket in world.tickets.items()}
+        size=16, state=InboundEmail.State.HELD, ticket_id=ticket.pk,
+        ticket_message_id=ticket.messages.values_list("pk", flat=True).first())
+        for variant, ticket in world.tickets.items()}
     world.chat = chat_services.start_chat(chat_services.PreChat(name="Visitor", phone="+8613000000000"))
     world.chat_file = chat_services.post_message(world.chat, "", side="customer", upload=services.Upload(
         "photo.png", b"\x89PNG\r\n\x1a\n", "image/png"))[0]
@@ -248,6 +251,8 @@ def param_value(name: str, variant: str, world: World, role: str) -> Any:
         return world.channel_slug
     if name == "inbound_id":
         return world.held[variant].pk
+    if name == "message_id":
+        return world.held[variant].ticket_message_id
     if name == "chat_token":
         return world.chat.token
     if name == "signed":
