@@ -154,12 +154,12 @@ _OUTCOME_OF_STATE: dict[str, str] = {
 
 
 def _retry_later(inbound: InboundEmail, exc: Exception) -> str:
+    # What _apply may have set on the row in memory was rolled back in the database: start from there.
     inbound.attempts += 1
     inbound.reason = f"{type(exc).__name__}: {exc}"[:2000]
-    fields = ["attempts", "reason", "next_attempt_at"]
-    if inbound.attempts >= MAX_ATTEMPTS:
-        inbound.state = InboundEmail.State.QUARANTINED
-        fields.append("state")
+    fields = ["attempts", "reason", "next_attempt_at", "state"]
+    inbound.state = (InboundEmail.State.QUARANTINED if inbound.attempts >= MAX_ATTEMPTS
+                     else InboundEmail.State.RECEIVED)
     inbound.next_attempt_at = now() + dt.timedelta(seconds=RETRY_BASE_SECONDS * 2 ** inbound.attempts)
     InboundEmail.objects.filter(pk=inbound.pk).update(**{f: getattr(inbound, f) for f in fields})
     return Outcome.QUARANTINED if inbound.state == InboundEmail.State.QUARANTINED else Outcome.RETRY
