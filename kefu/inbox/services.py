@@ -53,7 +53,8 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
 RETRY_BASE_SECONDS = 30
 BATCH = 200
-SUBJECT_NUMBER = re.compile(r"\[#(\d{1,18})\]|#(\d{1,18})\b")
+# Our subjects say "[#N]"; a bare "#1001" is as likely an order number, so it threads nothing.
+SUBJECT_NUMBER = re.compile(r"\[#(\d{1,18})\]")
 
 
 class Outcome:
@@ -238,7 +239,7 @@ def find_thread(parsed: ParsedMail) -> tuple[Ticket | None, bool]:
             return ticket, True
     match = SUBJECT_NUMBER.search(parsed.subject)
     if match:
-        return _ticket(int(match.group(1) or match.group(2))), False
+        return _ticket(int(match.group(1))), False
     return None, False
 
 

@@ -120,11 +120,13 @@ def test_replies_thread_by_reply_address_by_their_own_earlier_message_and_by_num
     by_address, o1 = take(email_bytes(subject="more", to=ticket_reply_address(ticket.pk)))
     by_own_id, o2 = take(email_bytes(subject="again", headers={"References": "<root@example.com>"}))
     by_number, o3 = take(email_bytes(subject=f"Re: [#{ticket.pk}] 订单"))
+    order_number, o5 = take(email_bytes(subject=f"订单 #{ticket.pk} 的发票"))
     stranger, o4 = take(email_bytes(sender="other@example.net", subject=f"Re: [#{ticket.pk}] 订单"))
 
     assert [o1, o2, o3] == [Outcome.REPLY] * 3
     assert {by_address.ticket_id, by_own_id.ticket_id, by_number.ticket_id} == {ticket.pk}
     assert o4 == Outcome.NEW_TICKET and stranger.ticket_id != ticket.pk, "a number alone admits nobody"
+    assert o5 == Outcome.NEW_TICKET and order_number.ticket_id != ticket.pk, "“#N” without brackets is no ticket"
 
 
 def test_a_forged_reply_address_or_a_stranger_on_the_thread_never_joins_silently() -> None:
