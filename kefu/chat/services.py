@@ -94,16 +94,17 @@ def post_message(session: ChatSession, body: str, *, side: str, actor: User | No
         raise DomainError(_("The message is empty."), code="empty_message")
     if upload is not None:
         ticket_services.validate_upload(upload)
-    if side == ChatMessage.Author.AGENT:
-        _require_agent_of(session, actor)
-    if not session.is_open:
-        raise DomainError(_("This chat has ended."), code="chat_ended")
     if client_id:
         existing = ChatMessage.objects.filter(session=session, client_id=client_id[:64]).first()
         if existing is not None:
             return existing, False
     with transaction.atomic():
+        # Checked on the locked row: a socket's copy of the session may be older than the chat's state.
         session = ChatSession.objects.select_for_update().get(pk=session.pk)
+        if side == ChatMessage.Author.AGENT:
+            _require_agent_of(session, actor)
+        if not session.is_open:
+            raise DomainError(_("This chat has ended."), code="chat_ended")
         try:
             message = _append(session, side, body, author=actor, client_id=client_id[:64], upload=upload)
         except IntegrityError:  # two writers raced for the same number: the database keeps them in order

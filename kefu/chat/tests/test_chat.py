@@ -17,6 +17,7 @@ from kefu.asgi import application
 from kefu.chat import services
 from kefu.chat.models import ChatMessage, ChatSession
 from kefu.core.clock import now
+from kefu.core.errors import DomainError, PermissionDenied
 from kefu.notifications.models import Notification
 from kefu.testing import factories
 from kefu.tickets.models import Ticket
@@ -247,3 +248,15 @@ def test_the_chat_desk_counts_the_queue_and_shows_each_chat_with_its_customer(cl
     assert "2 chats waiting for an agent." in page
     assert page.count('class="chat-pane card"') == 2 and "SO-1" in page
     assert f'data-socket="/ws/console/chats/{first.pk}/"' in page
+
+
+def test_a_second_agent_cannot_answer_a_chat_another_has_taken_nor_anyone_an_ended_one(client: Client) -> None:
+    session = start(client)
+    first, second = factories.staff(name="First"), factories.staff(name="Second")
+    stale = ChatSession.objects.get(pk=session.pk)  # what the second agent's socket loaded: queued, no agent
+    services.take_chat(session, agent=first)
+    with pytest.raises(PermissionDenied):
+        services.post_message(stale, "I'll take it", side="agent", actor=second)
+    services.end_chat(session, by="agent", actor=first)
+    with pytest.raises(DomainError, match="ended"):
+        services.post_message(stale, "hello?", side="customer")
