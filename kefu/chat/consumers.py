@@ -8,6 +8,7 @@ import asyncio
 import base64
 import binascii
 from typing import Any
+from urllib.parse import parse_qsl
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -156,12 +157,9 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
 
 
 def serialize(message: ChatMessage) -> dict[str, Any]:
-    names: dict[str, str] = {ChatMessage.Author.CUSTOMER: message.session.visitor_name,
-                             ChatMessage.Author.SYSTEM: "", ChatMessage.Author.BOT: _("Assistant")}
-    name = names.get(message.author_kind)
     return {
         "type": "message", "seq": message.seq, "author": message.author_kind,
-        "name": name if name is not None else (message.author.name if message.author else _("Agent")),
+        "name": services.speaker(message, message.session),
         "body": message.body, "filename": message.filename, "file": selectors.file_url(message),
         "at": message.created_at.isoformat(), "client_id": message.client_id,
     }
@@ -175,8 +173,6 @@ def state_of(session_id: int) -> dict[str, Any]:
 
 
 def _query(scope: dict[str, Any]) -> list[tuple[str, str]]:
-    from urllib.parse import parse_qsl
-
     return parse_qsl(scope.get("query_string", b"").decode("latin1"))
 
 

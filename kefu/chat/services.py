@@ -158,13 +158,21 @@ def messages_after(session: ChatSession, seq: int) -> list[ChatMessage]:
     return list(session.messages.filter(seq__gt=seq).order_by("seq").select_related("author"))
 
 
+def speaker(message: ChatMessage, session: ChatSession) -> str:
+    """Who said it, as both sides see it ("" for the system's own lines)."""
+    if message.author_kind == ChatMessage.Author.CUSTOMER:
+        return session.visitor_name
+    if message.author_kind == ChatMessage.Author.BOT:
+        return _("Assistant")
+    if message.author_kind == ChatMessage.Author.AGENT:
+        return message.author.name if message.author else _("Agent")
+    return ""
+
+
 def transcript(session: ChatSession) -> str:
     lines = []
     for message in session.messages.order_by("seq").select_related("author"):
-        names: dict[str, str] = {ChatMessage.Author.CUSTOMER: session.visitor_name,
-                                 ChatMessage.Author.SYSTEM: _("System"), ChatMessage.Author.BOT: _("Assistant")}
-        who = names.get(message.author_kind) or (
-            message.author.name if message.author else _("Agent"))
+        who = speaker(message, session) or _("System")
         text = message.body or ""
         if message.filename:
             text = (text + " " if text else "") + _("[file: %(name)s]") % {"name": message.filename}

@@ -47,3 +47,12 @@ def search_customers(actor: User | Any, query: str = "", *, limit: int = 50,
     if after_id:
         customers = customers.filter(pk__lt=after_id)
     return list(customers.annotate(ticket_count=Count("tickets", distinct=True)).order_by("-id")[:limit])
+
+
+def customer_by_phone(actor: User | Any, phone: str) -> Customer | None:
+    """The caller on the line, by a phone identity or the profile's phone, if the actor may see them."""
+    phone = "".join(phone.split())
+    if not phone:
+        return None
+    found = visible_customers(actor).filter(Q(identities__channel="phone", identities__value=phone) | Q(phone=phone))
+    return found.order_by("pk").first()

@@ -123,6 +123,13 @@ def find_customer_by_identity(channel: str, value: str) -> Customer | None:
 
 
 @transaction.atomic
+def find_or_create_caller(*, phone: str, name: str, actor: User | None) -> Customer:
+    """Identity matching for a phone contact: the same number is the same person on every channel."""
+    return find_customer_by_identity(Channel.PHONE, phone) or create_customer(
+        name=name or phone, phone=phone, actor=actor)
+
+
+@transaction.atomic
 def find_or_create_customer(*, email: str, name: str, phone: str = "", language: str = "") -> Customer:
     """Identity matching at intake: the same email address is the same person on every channel."""
     return find_customer_by_email(email) or create_customer(

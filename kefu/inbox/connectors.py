@@ -13,8 +13,6 @@ same `reference`, so a gateway that deduplicates sees one message.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import threading
 import time
@@ -24,6 +22,7 @@ import urllib.request
 from typing import Any
 
 from kefu.inbox.models import ChannelEndpoint
+from kefu.notifications.services import signature as webhook_signature
 
 TIMEOUT_S = 10
 WECHAT_API = "https://api.weixin.qq.com"
@@ -35,9 +34,9 @@ class ConnectorError(Exception):
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:
-    """The X-Kefu-Signature of a body sent at `timestamp` (inbound and outbound alike)."""
-    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-    return f"sha256={digest}"
+    """The X-Kefu-Signature of a channel's message sent at `timestamp` (inbound and outbound alike): the
+    ticket-event webhooks' HMAC, over "<timestamp>.<body>" so that a captured request cannot be replayed."""
+    return webhook_signature(secret, timestamp.encode() + b"." + body)
 
 
 def _request(url: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> urllib.request.Request:

@@ -26,7 +26,12 @@ from kefu.core.audit import record_audit
 from kefu.core.clock import now
 from kefu.core.errors import DomainError
 from kefu.customers.models import Channel, Customer, CustomerIdentity
-from kefu.customers.services import create_customer, find_customer_by_identity, find_or_create_customer
+from kefu.customers.services import (
+    create_customer,
+    find_customer_by_identity,
+    find_or_create_caller,
+    find_or_create_customer,
+)
 from kefu.inbox import connectors, imap
 from kefu.inbox.mail import (
     DkimVerifier,
@@ -407,13 +412,9 @@ def receive_channel_message(endpoint: ChannelEndpoint, message: ChannelMessage) 
     it began on; otherwise a new ticket opens.
     """
     with transaction.atomic():
-        try:
-            with transaction.atomic():
-                event = InboundEvent.objects.create(endpoint=endpoint, external_id=message.external_id[:128],
-                                                    sender=message.sender[:255], payload=message.payload or {})
-        except IntegrityError:
-            existing = InboundEvent.objects.get(endpoint=endpoint, external_id=message.external_id[:128])
-            return Outcome.ALREADY_DONE, existing.ticket_id
+        event, new = _record_once(endpoint, message.external_id, message.sender, message.payload or {})
+        if not new:
+            return Outcome.ALREADY_DONE, event.ticket_id
         identity = sender_identity(endpoint, message.sender)
         customer = find_customer_by_identity(*identity) or create_customer(
             name=message.sender_name or message.sender, actor=None,
@@ -437,6 +438,19 @@ def receive_channel_message(endpoint: ChannelEndpoint, message: ChannelMessage) 
         event.ticket_id, event.ticket_message_id = ticket.pk, message_id
         event.save(update_fields=["ticket_id", "ticket_message_id"])
     return outcome, ticket.pk
+
+
+def _record_once(endpoint: ChannelEndpoint, external_id: str, sender: str,
+                 payload: dict[str, object]) -> tuple[InboundEvent, bool]:
+    """The row of one inbound event, and whether this call made it (False: it came before, a provider's
+    retry or resend, and must have no second effect)."""
+    external_id = external_id[:128]
+    try:
+        with transaction.atomic():
+            return InboundEvent.objects.create(endpoint=endpoint, external_id=external_id, sender=sender[:255],
+                                               payload=payload), True
+    except IntegrityError:
+        return InboundEvent.objects.get(endpoint=endpoint, external_id=external_id), False
 
 
 def open_ticket_on_same_matter(customer: Customer) -> Ticket | None:
@@ -500,19 +514,14 @@ def receive_call_event(endpoint: ChannelEndpoint, call: CallEvent) -> tuple[str,
     if call.phase not in CALL_PHASES:
         raise DomainError(_("Unknown call event “%(phase)s”.") % {"phase": call.phase}, code="invalid_payload")
     with transaction.atomic():
-        try:
-            with transaction.atomic():
-                event = InboundEvent.objects.create(endpoint=endpoint, external_id=f"{call.call_id}:{call.phase}"[:128],
-                                                    sender=call.caller[:255], payload=dataclasses.asdict(call))
-        except IntegrityError:
-            existing = InboundEvent.objects.get(endpoint=endpoint, external_id=f"{call.call_id}:{call.phase}"[:128])
-            return Outcome.ALREADY_DONE, existing.ticket_id
+        event, new = _record_once(endpoint, f"{call.call_id}:{call.phase}", call.caller, dataclasses.asdict(call))
+        if not new:
+            return Outcome.ALREADY_DONE, event.ticket_id
         agent = _agent_named(call.agent)
         ticket = _ticket_of_call(endpoint, call)
         outcome = Outcome.REPLY
         if ticket is None:
-            customer = find_customer_by_identity(Channel.PHONE, call.caller) or create_customer(
-                name=call.caller, phone=call.caller, actor=None)
+            customer = find_or_create_caller(phone=call.caller, name="", actor=None)
             ticket = open_ticket_on_same_matter(customer)
             if ticket is None:
                 ticket = ticket_services.open_ticket(

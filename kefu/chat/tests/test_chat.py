@@ -214,10 +214,10 @@ def test_sockets_need_the_chat_token_or_a_staff_session(client: Client) -> None:
     async def scenario() -> None:
         wrong = WebsocketCommunicator(application, "/ws/chat/not-the-token/", headers=[ORIGIN])
         connected, code = await wrong.connect()
-        assert not connected or code == 4404
+        assert (connected, code) == (False, 4404)
         outsider = agent_socket(customer_client, session)
         connected, code = await outsider.connect()
-        assert not connected or code == 4404
+        assert (connected, code) == (False, 4404)
         reviewer = agent_socket(reviewer_client, session)
         assert (await reviewer.connect())[0], "QA may follow the chat"
         await reviewer.send_json_to({"type": "take"})

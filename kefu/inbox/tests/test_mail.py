@@ -78,9 +78,7 @@ def test_headers_in_encoded_words_and_raw_8bit_are_read() -> None:
 def test_html_only_mail_gets_a_text_rendering_without_markup_or_scripts() -> None:
     html = "<html><head><style>p{}</style></head><body><p>您好，</p><script>alert(1)</script>" \
            "<ul><li>订单 A&amp;B</li></ul><br>谢谢</body></html>"
-    text = html_to_text(html)
-    assert text.splitlines() == ["您好，", "", "- 订单 A&B", "", "谢谢"] or "alert" not in text
-    assert "alert" not in text and "<" not in text and "订单 A&B" in text
+    assert html_to_text(html) == "您好，\n\n- 订单 A&B\n\n谢谢"  # no style, no script, entities read
 
 
 @pytest.mark.parametrize(("text", "shown"), [

@@ -455,16 +455,15 @@ def phone_ticket(request: StaffRequest) -> HttpResponse:
     """The form an agent fills in during a call: the caller is found by number (or added), the 5W1H
     captured, and the ticket opens on the phone channel, owned by the agent."""
     caller = "".join(request.GET.get("caller", "").split())
-    known = customer_services.find_customer_by_identity(Channel.PHONE, caller) if caller else None
+    known = customer_selectors.customer_by_phone(request.user, caller)
     if request.method == "POST":
         form = forms.PhoneTicketForm(request.POST)
         if form.is_valid():
             data = form.cleaned_data
             try:
                 with transaction.atomic():
-                    customer = customer_services.find_customer_by_identity(Channel.PHONE, data["caller"]) \
-                        or customer_services.create_customer(name=data["name"] or data["caller"],
-                                                             phone=data["caller"], actor=request.user)
+                    customer = customer_services.find_or_create_caller(phone=data["caller"], name=data["name"],
+                                                                       actor=request.user)
                     ticket = services.open_ticket(
                         customer=customer, subject=data["subject"], description=data["notes"],
                         actor=request.user, channel=Channel.PHONE, priority=data["priority"],
