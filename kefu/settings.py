@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "kefu.sla",
     "kefu.inbox",
     "kefu.chat",
+    "kefu.routing",
     "kefu.api",
     "kefu.web",
 ]

@@ -122,3 +122,72 @@ class LoginLink(models.Model):
 
     def __str__(self) -> str:
         return f"sign-in link for {self.user_id}"
+
+
+class Skill(models.Model):
+    """Something an agent can be good at (a product, a language pair, refunds); routing rules require them."""
+
+    slug = models.SlugField(_("key"), max_length=50, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+
+    class Meta:
+        verbose_name = _("skill")
+        verbose_name_plural = _("skills")
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.name or self.slug
+
+
+class Presence(models.TextChoices):
+    ONLINE = "online", _("Online")
+    AWAY = "away", _("Away")
+    OFFLINE = "offline", _("Offline")
+
+
+class AgentProfile(models.Model):
+    """What routing knows about a member of staff: presence, capacity, languages, schedule, current load.
+
+    ``open_tickets`` and ``active_chats`` are counts kept in step by every assignment and status change
+    (and recounted by the routing sweep): reading them is what keeps an assignment decision under a
+    millisecond of database work with a thousand agents.
+    """
+
+    user = models.OneToOneField(User, primary_key=True, on_delete=models.CASCADE, related_name="agent_profile")
+    presence = models.CharField(_("presence"), max_length=8, choices=Presence.choices, default=Presence.OFFLINE)
+    presence_changed_at = models.DateTimeField(_("presence since"), default=now)
+    presence_auto = models.BooleanField(default=False)  # away (or offline) because idle, not by choice
+    last_seen_at = models.DateTimeField(_("last active"), null=True, blank=True)
+    max_tickets = models.PositiveSmallIntegerField(_("open tickets at most"), default=25)
+    max_chats = models.PositiveSmallIntegerField(_("concurrent chats at most"), default=5)
+    languages = models.JSONField(_("languages"), default=list, blank=True,
+                                 help_text=_('e.g. ["zh", "en"]; empty for any language.'))
+    calendar = models.ForeignKey(
+        "sla.BusinessCalendar", verbose_name=_("working schedule"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+",
+        help_text=_("Routed work only within these working hours; empty for whenever online."),
+    )
+    open_tickets = models.PositiveIntegerField(_("open tickets"), default=0)
+    active_chats = models.PositiveIntegerField(_("active chats"), default=0)
+
+    class Meta:
+        verbose_name = _("agent profile")
+        verbose_name_plural = _("agent profiles")
+        indexes = [models.Index(fields=["presence"], name="agent_presence")]
+
+    def __str__(self) -> str:
+        return str(self.user)
+
+
+class AgentSkill(models.Model):
+    profile = models.ForeignKey(AgentProfile, on_delete=models.CASCADE, related_name="skills")
+    skill = models.ForeignKey(Skill, verbose_name=_("skill"), on_delete=models.CASCADE, related_name="+")
+    level = models.PositiveSmallIntegerField(_("level"), default=3, help_text=_("1 (basic) to 5 (expert)."))
+
+    class Meta:
+        verbose_name = _("agent skill")
+        verbose_name_plural = _("agent skills")
+        constraints = [models.UniqueConstraint(fields=["profile", "skill"], name="agent_skill_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.skill} {self.level}"

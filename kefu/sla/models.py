@@ -102,6 +102,7 @@ class SlaPolicy(models.Model):
         NOTIFY = "notify", _("Notify the supervisor only")
         RAISE_PRIORITY = "raise_priority", _("Raise the priority")
         REASSIGN_TEAM = "reassign_team", _("Move to another team")
+        REROUTE = "reroute", _("Give it to another agent (routing)")
 
     name = models.CharField(_("name"), max_length=100)
     position = models.PositiveIntegerField(_("order"), default=100, help_text=_("Lower is tried first."))

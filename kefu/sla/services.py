@@ -23,6 +23,7 @@ from kefu.core.bulk import insert_many, insert_rows
 from kefu.core.clock import now
 from kefu.core.shortcache import short_lived
 from kefu.notifications.services import StaffAlertRequest, WebhookEvent, alert_staff_many, queue_webhooks
+from kefu.routing import engine as routing_engine
 from kefu.sla import businesstime as bt
 from kefu.sla import policies
 from kefu.sla.calendars import calendar_for
@@ -416,14 +417,23 @@ def _escalate(ticket: Ticket, policy: SlaPolicy, clock_kind: str, moment: dt.dat
         before, ticket.priority = ticket.priority, higher
         ticket.updated_at = moment
         ticket.save(update_fields=["priority", "updated_at"])
-        _record(ticket, "escalated", at=moment, action=action, clock=clock_kind, before=before, after=higher)
+        event = _record(ticket, "escalated", at=moment, action=action, clock=clock_kind, before=before, after=higher)
         reapply_policy(ticket, moment)
+        routing_engine.on_event(ticket, event)  # a waiting ticket moves up its queue
     elif action == SlaPolicy.BreachAction.REASSIGN_TEAM and policy.breach_team and policy.breach_team != ticket.team:
-        before_team = ticket.team.name if ticket.team else None
+        before_team, from_owner_id = ticket.team.name if ticket.team else None, ticket.owner_id
         ticket.team, ticket.owner, ticket.updated_at = policy.breach_team, None, moment
         ticket.save(update_fields=["team", "owner", "updated_at"])
-        _record(ticket, "escalated", at=moment, action=action, clock=clock_kind, before=before_team,
-                after=policy.breach_team.name)
+        routing_engine.on_event(ticket, _record(ticket, "escalated", at=moment, action=action, clock=clock_kind,
+                                                before=before_team, after=policy.breach_team.name,
+                                                from_owner_id=from_owner_id))
+    elif action == SlaPolicy.BreachAction.REROUTE and ticket.owner_id is not None:
+        # Back in its queue, where the routing sweep gives it to the best agent other than this one.
+        before_owner, from_owner_id = ticket.owner.name if ticket.owner else None, ticket.owner_id
+        ticket.owner, ticket.updated_at = None, moment
+        ticket.save(update_fields=["owner", "updated_at"])
+        routing_engine.on_event(ticket, _record(ticket, "escalated", at=moment, action=action, clock=clock_kind,
+                                                before=before_owner, after=None, from_owner_id=from_owner_id))
 
 
 def _higher_priority(priority: str) -> str | None:

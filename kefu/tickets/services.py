@@ -32,6 +32,8 @@ from kefu.core.errors import DomainError, PermissionDenied
 from kefu.core.prepared import Prepared
 from kefu.customers.models import Channel, Customer, CustomerIdentity
 from kefu.notifications.services import queue_notification, queue_webhooks
+from kefu.routing import engine as routing_engine
+from kefu.routing import strategies as routing_strategies
 from kefu.sla import services as sla_services
 from kefu.tickets.events import webhook_event
 from kefu.tickets.fivew1h import FIELDS as FIVE_W_ONE_H_FIELDS
@@ -95,6 +97,7 @@ def _record(ticket: Ticket, type_: str, *, actor: User | None, public: bool = Fa
     event = TicketEvent.objects.create(ticket=ticket, type=type_, actor=actor, public=public, payload=payload,
                                        at=now())
     sla_services.on_event(ticket, event)  # every change moves the service-level clocks, in this transaction
+    routing_engine.on_event(ticket, event)  # and the queue entry and the agents' loads
     queue_webhooks([webhook_event(ticket, event)])
     return event
 
@@ -290,8 +293,8 @@ def choose_intake_owner(team: Department | None) -> tuple[User | None, Departmen
     whoever was given a ticket longest ago, or never, gets the next one. Only when no agent is in a
     support team does a ticket without a team go to any active agent.
 
-    A placeholder for the routing engine (kefu.routing, a later issue): one indexed query over team
-    memberships, whatever the number of tickets.
+    Used only where no routing queue is set up (kefu.routing decides otherwise): one indexed query over
+    team memberships, whatever the number of tickets.
     """
     first = _next_in_team.first(team.pk) if team is not None else _next_in_any_team.first()
     if first is not None:
@@ -341,27 +344,37 @@ def open_ticket(
     facts = {k: (v or "").strip() for k, v in (facts or {}).items() if k in FIVE_W_ONE_H_FIELDS}
     if priority is None:
         priority = category.default_priority if category else Priority.NORMAL
-    owner = None
-    if auto_assign:
-        owner, team = choose_intake_owner(team)
     body = description.strip() or subject
     moment = now()
     ticket = Ticket(
         subject=subject[:200], description=description.strip(), customer=customer, channel=channel,
-        category=category, priority=priority, complexity=complexity, team=team, owner=owner,
-        status=Status.OPEN if owner else Status.NEW, accepted_at=moment if owner else None,
+        category=category, priority=priority, complexity=complexity, team=team, status=Status.NEW,
         language=language or customer.language, created_at=moment, updated_at=moment,
         last_customer_message_at=moment, message_count=1 if body or uploads else 0, **facts,
     )
+    route = routing_engine.plan_intake(ticket, tags, moment) if auto_assign else None
+    if route is not None:
+        ticket.team = route.destination.queue.team
+        owner = _agent(route.choice.agent_id) if route.choice is not None else None
+    elif auto_assign:
+        owner, ticket.team = choose_intake_owner(team)
+    else:
+        owner = None
+    _set_intake_owner(ticket, owner)
     message = Message(ticket=ticket, kind=Message.Kind.CUSTOMER, author=actor, channel=channel, body_text=body,
                       body_html=sanitize_html(html) if html else "", created_at=moment)
-    events = _intake_events(ticket, actor, owner)
     sla_plan = sla_services.plan_for_new_ticket(ticket)
-    if sla_plan is not None:
-        events.append(sla_plan.event)
     # Plain inserts (kefu.core.bulk): on SQLite every other writer waits while this transaction runs; on
     # PostgreSQL they go out without waiting for each answer.
     with transaction.atomic(), pipelined():
+        if route is not None and owner is not None and routing_engine.commit_intake(route) is None:
+            # The agent filled up since the decision: the ticket waits in its queue instead.
+            owner = None
+            _set_intake_owner(ticket, None)
+            sla_plan = sla_services.plan_for_new_ticket(ticket)
+        events = _intake_events(ticket, actor, owner, route.choice if route is not None else None)
+        if sla_plan is not None:
+            events.append(sla_plan.event)
         insert_one(ticket)
         insert_one(message)
         _store_attachments(message, uploads)
@@ -371,6 +384,9 @@ def open_ticket(
             update_one(User, owner.pk, last_assigned_at=moment)
         if sla_plan is not None:
             sla_services.save_plan(sla_plan)
+        if route is not None:
+            first_due = min((c.due_at for c in sla_plan.clocks if c.due_at), default=None) if sla_plan else None
+            insert_many([routing_engine.save_intake_entry(route, ticket, first_due)])
         insert_many(events)
         queue_webhooks(webhook_event(ticket, event) for event in events)
         insert_many([TicketSearchDocument(ticket=ticket, tokens=_search_tokens(ticket, [body]))])
@@ -380,14 +396,30 @@ def open_ticket(
     return ticket
 
 
-def _intake_events(ticket: Ticket, actor: User | None, owner: User | None) -> list[TicketEvent]:
+def _agent(user_id: int) -> User:
+    return _user_by_id.first(user_id)  # type: ignore[return-value]
+
+
+_user_by_id = Prepared(lambda user_id: User.objects.filter(pk=user_id)[:1], [int])
+
+
+def _set_intake_owner(ticket: Ticket, owner: User | None) -> None:
+    ticket.owner = owner
+    ticket.status = Status.OPEN if owner else Status.NEW
+    ticket.accepted_at = ticket.created_at if owner else None
+
+
+def _intake_events(ticket: Ticket, actor: User | None, owner: User | None,
+                   choice: routing_strategies.Choice | None = None) -> list[TicketEvent]:
     moment = ticket.created_at
     events = [TicketEvent(ticket=ticket, type="created", actor=actor, public=True, at=moment,
                           payload={"channel": ticket.channel, "subject": ticket.subject})]
     if owner is not None:
+        reason = routing_strategies.describe(choice) if choice is not None else {}
         events += [
             TicketEvent(ticket=ticket, type="assigned", actor=None, public=True, at=moment,
-                        payload={"before": None, "after": owner.name, "owner_id": owner.pk, "reason": "intake"}),
+                        payload={"before": None, "after": owner.name, "owner_id": owner.pk, "reason": "intake",
+                                 **reason}),
             TicketEvent(ticket=ticket, type="status_changed", actor=None, public=True, at=moment,
                         payload={"before": Status.NEW, "after": Status.OPEN, "action": Action.ACCEPT}),
         ]
@@ -397,10 +429,12 @@ def _intake_events(ticket: Ticket, actor: User | None, owner: User | None) -> li
 # ---------------------------------------------------------------------------------------------- ownership
 
 
-def _assign(ticket: Ticket, agent: User, *, actor: User | None, reason: str = "") -> None:
+def _assign(ticket: Ticket, agent: User, *, actor: User | None, reason: str = "",
+            routing: dict[str, Any] | None = None) -> None:
     if not agent.is_active or agent.role not in {Role.AGENT, Role.SUPERVISOR, Role.ADMIN}:
         raise DomainError(_("%(name)s cannot own tickets.") % {"name": agent.name}, code="invalid_owner")
     before = ticket.owner.name if ticket.owner is not None else None
+    from_owner_id = ticket.owner_id
     ticket.owner = agent
     User.objects.filter(pk=agent.pk).update(last_assigned_at=now())
     fields = ["owner"]
@@ -411,7 +445,7 @@ def _assign(ticket: Ticket, agent: User, *, actor: User | None, reason: str = ""
             fields.append("team")
     _touch(ticket, *fields)
     _record(ticket, "assigned", actor=actor, public=True, before=before, after=agent.name, owner_id=agent.pk,
-            reason=reason)
+            from_owner_id=from_owner_id, reason=reason, **(routing or {}))
 
 
 def _accept(ticket: Ticket, *, actor: User | None) -> None:
@@ -429,6 +463,48 @@ def assign_ticket(ticket: Ticket, agent: User, *, actor: User, reason: str = "")
     if Status(ticket.status) not in {Status.NEW, *WORKING, Status.RESOLVED}:
         raise DomainError(_("A finished ticket cannot be reassigned."), code="finished")
     _assign(ticket, agent, actor=actor, reason=reason or "manual")
+    return ticket
+
+
+def route_to_agent(ticket: Ticket, agent: User, *, reason: dict[str, Any]) -> Ticket:
+    """The routing engine's assignment (no human actor): the reason is recorded with it, e.g.
+    {"strategy": "best_skill", "score": 0.92, "load": "3/25"}; a new ticket is accepted on the way."""
+    with transaction.atomic():
+        _assign(ticket, agent, actor=None, reason=str(reason.pop("reason", "routed")), routing=reason)
+        if ticket.status == Status.NEW:
+            _accept(ticket, actor=None)
+    return ticket
+
+
+@transaction.atomic
+def transfer_ticket(ticket: Ticket, *, actor: User, to_agent: User | None = None, to_team: Department | None = None,
+                    note: str = "") -> Ticket:
+    """Hand a ticket to another agent and/or team with everything on it; a transfer to a team without an
+    agent puts it in that team's queue. Counted as a transfer (the "transferred" event)."""
+    _require_staff_writer(actor)
+    if to_agent is None and to_team is None:
+        raise DomainError(_("Choose an agent or a team to transfer to."), code="transfer_target")
+    if Status(ticket.status) not in {Status.NEW, *WORKING}:
+        raise DomainError(_("Only a ticket in progress can be transferred."), code="finished")
+    if to_agent is not None and (not to_agent.can_write_tickets or to_agent.role == Role.CUSTOMER):
+        raise DomainError(_("%(name)s cannot own tickets.") % {"name": to_agent.name}, code="invalid_owner")
+    if to_team is not None and to_team.kind != Department.Kind.SUPPORT:
+        raise DomainError(_("Tickets can only be transferred to a support team."), code="invalid_team")
+    if (to_agent is None or to_agent.pk == ticket.owner_id) and (to_team is None or to_team.pk == ticket.team_id):
+        raise DomainError(_("The ticket is already there."), code="same_place")
+    before = {"from_owner_id": ticket.owner_id, "from_owner": ticket.owner.name if ticket.owner else None,
+              "from_team": ticket.team.name if ticket.team else None}
+    if to_team is not None:
+        ticket.team = to_team
+    ticket.owner = to_agent
+    if to_agent is not None:
+        User.objects.filter(pk=to_agent.pk).update(last_assigned_at=now())
+    _touch(ticket, "owner", "team")
+    if note.strip():
+        _add_message(ticket, Message.Kind.NOTE, note.strip(), actor=actor, channel=Channel.WEB)
+    _record(ticket, "transferred", actor=actor, public=False, **before,
+            to_owner=to_agent.name if to_agent else None, to_team=ticket.team.name if ticket.team else None,
+            note=note.strip()[:500])
     return ticket
 
 

@@ -1,0 +1,350 @@
+"""Routing's part of the ticket write paths: the queue and agent of a new ticket, and the queue entry and
+agent loads kept in step with every assignment and status change.
+
+The tickets services call ``plan_intake`` / ``commit_intake`` on intake and ``on_event`` for every
+timeline event, the way they call the SLA services; so this module reads tickets but never writes them
+(``kefu.routing.services`` does that through the tickets services). Decisions are made by the pure
+``kefu.routing.strategies``; this module reads the state they need and claims it atomically:
+
+- a queue entry moves waiting → assigned with ``UPDATE … WHERE state = 'waiting'``, so two workers never
+  both take one ticket;
+- an agent's load goes up with ``UPDATE … WHERE open_tickets < max_tickets``, so two workers never push
+  an agent over capacity. The count is then recounted from the tickets themselves under the profile's
+  row lock at every assignment and status change, so it cannot drift.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, F, Q
+
+from kefu.accounts.models import AgentProfile, AgentSkill, Presence, Role, User
+from kefu.core.shortcache import short_lived
+from kefu.routing import rules as rule_logic
+from kefu.routing import strategies as st
+from kefu.routing.models import Queue, RoutingEntry, RoutingRule
+from kefu.sla import businesstime as bt
+from kefu.sla.calendars import calendar_for
+from kefu.sla.models import OPEN_STATES, TicketClock
+from kefu.tickets.models import Ticket, TicketEvent
+from kefu.tickets.states import TERMINAL, WORKING, Status
+
+COUNTED = tuple(s.value for s in WORKING | {Status.NEW})
+"""The statuses of a ticket that count toward its owner's load: everything not yet resolved."""
+
+
+def _load_queues() -> dict[int, Queue]:
+    return {q.pk: q for q in Queue.objects.filter(active=True).select_related("team")}
+
+
+def _load_rules() -> list[rule_logic.Rule[RoutingRule]]:
+    return [rule_logic.Rule(rule, conditions_of(rule))
+            for rule in RoutingRule.objects.filter(active=True, queue__active=True).order_by("position", "id")]
+
+
+# Read at most every few seconds per process: intake pays nothing for them per ticket.
+active_queues = short_lived(_load_queues)
+active_rules = short_lived(_load_rules)
+
+
+def forget_configuration() -> None:
+    active_queues.forget()
+    active_rules.forget()
+
+
+def conditions_of(rule: RoutingRule) -> rule_logic.RuleConditions:
+    return rule_logic.RuleConditions(
+        categories=frozenset(rule.categories), priorities=frozenset(rule.priorities),
+        channels=frozenset(rule.channels), languages=frozenset(rule.languages), tiers=frozenset(rule.tiers),
+        tags=frozenset(rule.tags), keywords=tuple(rule.keywords))
+
+
+def facts_of(ticket: Ticket, tags: Iterable[str] | None = None) -> rule_logic.RoutingFacts:
+    if tags is None:
+        tags = ticket.tags.values_list("name", flat=True) if ticket.pk else ()
+    return rule_logic.RoutingFacts(
+        category=ticket.category.slug if ticket.category else "", priority=ticket.priority,
+        channel=ticket.channel, language=ticket.language, tier=ticket.customer.tier, tags=frozenset(tags),
+        text=f"{ticket.subject}\n{ticket.description}")
+
+
+@dataclass(frozen=True)
+class Destination:
+    queue: Queue
+    rule: RoutingRule | None
+    required_skills: Mapping[str, int]
+
+
+def destination_for(ticket: Ticket, tags: Iterable[str] | None = None) -> Destination | None:
+    """The first matching rule's queue; else the first queue of the ticket's team (or, without a team,
+    any queue) that takes its channel; None when no queue is set up."""
+    queues = active_queues.get()
+    if not queues:
+        return None
+    rule = rule_logic.first_match(active_rules.get(), facts_of(ticket, tags))
+    if rule is not None and rule.key.queue_id in queues:
+        return Destination(queues[rule.key.queue_id], rule.key, dict(rule.key.required_skills))
+    ordered = list(queues.values())
+    for queue in ordered:
+        if (ticket.team_id is None or queue.team_id == ticket.team_id) and queue.accepts_channel(ticket.channel):
+            return Destination(queue, None, {})
+    return None
+
+
+# ---------------------------------------------------------------------------------------------- agents
+
+
+def _available_now(calendar_ids: set[int], moment: dt.datetime) -> set[int]:
+    return {cid for cid in calendar_ids if bt.is_working(calendar_for(cid, settings.TIME_ZONE), moment)}
+
+
+def agent_states(profiles: Sequence[Mapping[str, Any]], skills: Mapping[int, dict[str, int]],
+                 teams: Mapping[int, frozenset[int]], moment: dt.datetime) -> list[st.AgentState]:
+    working_calendars = _available_now({p["calendar_id"] for p in profiles if p["calendar_id"]}, moment)
+    return [
+        st.AgentState(
+            agent_id=p["user_id"], teams=teams.get(p["user_id"], frozenset()), capacity=p["max_tickets"],
+            load=p["open_tickets"],
+            available=p["presence"] == Presence.ONLINE and p["calendar_id"] in working_calendars | {None},
+            skills=skills.get(p["user_id"], {}), languages=frozenset(p["languages"] or ()),
+            last_assigned_at=p["user__last_assigned_at"])
+        for p in profiles
+    ]
+
+
+PROFILE_FIELDS = ("user_id", "presence", "open_tickets", "max_tickets", "languages", "calendar_id",
+                  "user__last_assigned_at")
+
+
+def _skills_of(profile_filter: Q, slugs: Iterable[str] | None) -> dict[int, dict[str, int]]:
+    rows = AgentSkill.objects.filter(profile_filter)
+    if slugs is not None:
+        rows = rows.filter(skill__slug__in=list(slugs))
+    skills: dict[int, dict[str, int]] = {}
+    for user_id, slug, level in rows.values_list("profile_id", "skill__slug", "level"):
+        skills.setdefault(user_id, {})[slug] = level
+    return skills
+
+
+def candidates(team_id: int, required_skills: Mapping[str, int], moment: dt.datetime) -> list[st.AgentState]:
+    """Agents of a team who could take one more ticket now: online, under capacity, with the skills."""
+    profiles = AgentProfile.objects.filter(
+        presence=Presence.ONLINE, open_tickets__lt=F("max_tickets"), user__is_active=True, user__role=Role.AGENT,
+        user__departments=team_id)
+    for slug, level in required_skills.items():
+        profiles = profiles.filter(Q(skills__skill__slug=slug, skills__level__gte=level))
+    rows = list(profiles.values(*PROFILE_FIELDS))
+    ids = [row["user_id"] for row in rows]
+    skills = _skills_of(Q(profile_id__in=ids), required_skills.keys()) if required_skills and ids else {}
+    return agent_states(rows, skills, {i: frozenset({team_id}) for i in ids}, moment)
+
+
+def team_agents(team_id: int, moment: dt.datetime) -> list[st.AgentState]:
+    """Every agent of a team who has room now, with all their skills (a sweep assigns many tickets)."""
+    team_filter = Q(user__departments=team_id)
+    rows = list(AgentProfile.objects.filter(
+        team_filter, presence=Presence.ONLINE, open_tickets__lt=F("max_tickets"), user__is_active=True,
+        user__role=Role.AGENT).values(*PROFILE_FIELDS))
+    skills = _skills_of(Q(profile__user__departments=team_id), None) if rows else {}
+    return agent_states(rows, skills, {row["user_id"]: frozenset({team_id}) for row in rows}, moment)
+
+
+def agent_state(user_id: int, moment: dt.datetime) -> st.AgentState | None:
+    row = AgentProfile.objects.filter(user_id=user_id).values(*PROFILE_FIELDS).first()
+    if row is None:
+        return None
+    teams = frozenset(User.departments.through.objects.filter(user_id=user_id).values_list("department_id", flat=True))
+    return agent_states([row], _skills_of(Q(profile_id=user_id), None), {user_id: teams}, moment)[0]
+
+
+def previous_agent_of(customer_id: int, ticket_id: int | None = None) -> int | None:
+    tickets = Ticket.objects.filter(customer_id=customer_id, owner__isnull=False)
+    if ticket_id is not None:
+        tickets = tickets.exclude(pk=ticket_id)
+    return tickets.order_by("-id").values_list("owner_id", flat=True).first()
+
+
+def work_item(entry: RoutingEntry, team_id: int | None) -> st.WorkItem:
+    return st.WorkItem(
+        ticket_id=entry.ticket_id, queue_id=entry.queue_id, team_id=team_id, priority=entry.priority,
+        tier=entry.tier, enqueued_at=entry.enqueued_at, due_at=entry.due_at,
+        required_skills=entry.required_skills or {}, language=entry.language,
+        previous_agent_id=entry.previous_agent_id, excluded_agent_id=entry.excluded_agent_id)
+
+
+def new_entry(ticket: Ticket, destination: Destination, due_at: dt.datetime | None, moment: dt.datetime,
+              *, previous_agent_id: int | None = None, excluded_agent_id: int | None = None) -> RoutingEntry:
+    queue = destination.queue
+    item = st.WorkItem(ticket_id=ticket.pk or 0, queue_id=queue.pk, team_id=queue.team_id, priority=ticket.priority,
+                       tier=ticket.customer.tier, enqueued_at=moment)
+    wait_target = queue.lane_target_wait_minutes if item.lane == 0 else queue.target_wait_minutes
+    queue_deadline = moment + dt.timedelta(minutes=wait_target)
+    return RoutingEntry(
+        ticket=ticket, queue=queue, rule=destination.rule, channel=ticket.channel, lane=item.lane,
+        priority_rank=st.PRIORITY_RANK.get(ticket.priority, 9), tier_rank=st.TIER_RANK.get(ticket.customer.tier, 9),
+        due_at=min(due_at, queue_deadline) if due_at else queue_deadline, enqueued_at=moment,
+        priority=ticket.priority, tier=ticket.customer.tier, required_skills=dict(destination.required_skills),
+        language=ticket.language, previous_agent_id=previous_agent_id, excluded_agent_id=excluded_agent_id)
+
+
+# ---------------------------------------------------------------------------------------------- claims
+
+
+def claim_agent(user_id: int, *, online: bool = True) -> bool:
+    """One more ticket for an agent under capacity (and online, unless the agent is pulling work);
+    False when another worker got there first."""
+    profiles = AgentProfile.objects.filter(user_id=user_id, open_tickets__lt=F("max_tickets"))
+    if online:
+        profiles = profiles.filter(presence=Presence.ONLINE)
+    return profiles.update(open_tickets=F("open_tickets") + 1) == 1
+
+
+def claim_entry(ticket_id: int, agent_id: int, moment: dt.datetime) -> bool:
+    """Take a waiting ticket out of its queue; False when it is no longer waiting."""
+    return RoutingEntry.objects.filter(ticket_id=ticket_id, state=RoutingEntry.State.WAITING).update(
+        state=RoutingEntry.State.ASSIGNED, assigned_to_id=agent_id, assigned_at=moment) == 1
+
+
+def recount_load(user_id: int | None) -> None:
+    """Set an agent's open-ticket count from the tickets, under the profile's row lock (so that on
+    PostgreSQL the count is read after any concurrent assignment to the same agent has committed)."""
+    if user_id is None:
+        return
+    if not list(AgentProfile.objects.select_for_update().filter(user_id=user_id).values_list("pk", flat=True)):
+        return
+    count = Ticket.objects.filter(owner_id=user_id, status__in=COUNTED).count()
+    AgentProfile.objects.filter(user_id=user_id).update(open_tickets=count)
+
+
+def recount_all_loads() -> int:
+    """The sweep's reconciliation: every profile whose count differs from its tickets is corrected."""
+    counts = dict(Ticket.objects.filter(owner__isnull=False, status__in=COUNTED).values("owner_id")
+                  .annotate(n=Count("id")).values_list("owner_id", "n"))
+    fixed = 0
+    for user_id, stored in AgentProfile.objects.values_list("user_id", "open_tickets"):
+        if counts.get(user_id, 0) != stored:
+            fixed += AgentProfile.objects.filter(user_id=user_id).update(open_tickets=counts.get(user_id, 0))
+    return fixed
+
+
+# ---------------------------------------------------------------------------------------------- intake
+
+
+@dataclass
+class IntakeRoute:
+    destination: Destination
+    choice: st.Choice | None
+    previous_agent_id: int | None = None
+
+
+def plan_intake(ticket: Ticket, tags: Iterable[str], moment: dt.datetime) -> IntakeRoute | None:
+    """Before intake's write transaction: the queue of a new (unsaved) ticket and the agent for it, if one
+    is free. None when no queue is set up (intake then keeps its plain round robin)."""
+    destination = destination_for(ticket, tags)
+    if destination is None:
+        return None
+    queue = destination.queue
+    previous = previous_agent_of(ticket.customer_id) if queue.strategy == st.Strategy.STICKY else None
+    item = st.WorkItem(ticket_id=0, queue_id=queue.pk, team_id=queue.team_id, priority=ticket.priority,
+                       tier=ticket.customer.tier, enqueued_at=moment, required_skills=destination.required_skills,
+                       language=ticket.language, previous_agent_id=previous)
+    agents = candidates(queue.team_id, destination.required_skills, moment)
+    return IntakeRoute(destination, st.choose_agent(item, agents, st.Strategy(queue.strategy), moment), previous)
+
+
+def commit_intake(route: IntakeRoute) -> int | None:
+    """In intake's transaction, before the ticket is written: claim the chosen agent. The agent's id, or
+    None when the agent filled up meanwhile (the ticket then waits in its queue)."""
+    if route.choice is not None and claim_agent(route.choice.agent_id):
+        return route.choice.agent_id
+    route.choice = None
+    return None
+
+
+def save_intake_entry(route: IntakeRoute, ticket: Ticket, due_at: dt.datetime | None) -> RoutingEntry:
+    """In intake's transaction, after the ticket is written."""
+    entry = new_entry(ticket, route.destination, due_at, ticket.created_at, previous_agent_id=route.previous_agent_id)
+    if route.choice is not None:
+        entry.state, entry.assigned_to_id, entry.assigned_at = (
+            RoutingEntry.State.ASSIGNED, route.choice.agent_id, ticket.created_at)
+    return entry
+
+
+# ---------------------------------------------------------------------------------------------- events
+
+
+FINISHED = TERMINAL | {Status.RESOLVED}
+OWNER_EVENTS = frozenset({"assigned", "transferred", "escalated"})
+
+
+CAPACITY_FREED: list[Callable[[int], None]] = []
+"""Called after commit with an agent whose ticket was resolved or moved away (kefu.routing.services gives the
+agent the next waiting ticket; registered by the app, as this module cannot import the services)."""
+
+
+def _freed(user_id: int | None) -> None:
+    if user_id is not None and active_queues.get():
+        for callback in CAPACITY_FREED:
+            transaction.on_commit(functools.partial(callback, user_id))
+
+
+def on_event(ticket: Ticket, event: TicketEvent) -> None:
+    """Keep the queue entry and the loads in step with one timeline event (in its transaction)."""
+    if event.type in OWNER_EVENTS:
+        if ticket.owner_id is not None:
+            RoutingEntry.objects.filter(ticket_id=ticket.pk).exclude(state=RoutingEntry.State.DONE).update(
+                state=RoutingEntry.State.ASSIGNED, assigned_to_id=ticket.owner_id, assigned_at=event.at)
+            recount_load(ticket.owner_id)
+        elif Status(ticket.status) not in FINISHED:
+            requeue(ticket, excluded_agent_id=event.payload.get("from_owner_id"), moment=event.at)
+        if event.payload.get("from_owner_id") != ticket.owner_id:
+            recount_load(event.payload.get("from_owner_id"))
+            _freed(event.payload.get("from_owner_id"))
+    elif event.type == "status_changed":
+        recount_load(ticket.owner_id)
+        if Status(ticket.status) in FINISHED:
+            RoutingEntry.objects.filter(ticket_id=ticket.pk).update(state=RoutingEntry.State.DONE)
+            if event.payload.get("before") not in FINISHED:
+                _freed(ticket.owner_id)
+        elif event.payload.get("before") in FINISHED:  # reopened: back with its owner, or back in line
+            RoutingEntry.objects.filter(ticket_id=ticket.pk).update(
+                state=RoutingEntry.State.ASSIGNED if ticket.owner_id else RoutingEntry.State.WAITING)
+
+
+def requeue(ticket: Ticket, *, excluded_agent_id: int | None, moment: dt.datetime) -> RoutingEntry | None:
+    """Put a ticket that lost its owner back in line: the queue it was in while that is its team's, else a
+    queue of its (new) team, else where the rules send it; the agent it left is skipped."""
+    destination = _queue_kept(ticket) or destination_for(ticket)
+    if destination is None:
+        RoutingEntry.objects.filter(ticket_id=ticket.pk).delete()
+        return None
+    previous = previous_agent_of(ticket.customer_id, ticket.pk) if destination.queue.strategy == st.Strategy.STICKY \
+        else None
+    entry = new_entry(ticket, destination, earliest_due(ticket.pk), moment, previous_agent_id=previous,
+                      excluded_agent_id=excluded_agent_id)
+    entry.save()
+    return entry
+
+
+def _queue_kept(ticket: Ticket) -> Destination | None:
+    queues = active_queues.get()
+    entry = RoutingEntry.objects.filter(ticket_id=ticket.pk).select_related("rule").first()
+    if entry is not None and entry.queue_id in queues and queues[entry.queue_id].team_id == ticket.team_id:
+        return Destination(queues[entry.queue_id], entry.rule, entry.required_skills or {})
+    for queue in queues.values():
+        if queue.team_id == ticket.team_id and queue.accepts_channel(ticket.channel):
+            return Destination(queue, None, {})
+    return None
+
+
+def earliest_due(ticket_id: int) -> dt.datetime | None:
+    return (TicketClock.objects.filter(ticket_id=ticket_id, state__in=OPEN_STATES, due_at__isnull=False)
+            .order_by("due_at").values_list("due_at", flat=True).first())
+
