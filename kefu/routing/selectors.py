@@ -71,8 +71,9 @@ def wallboard(actor: User, moment: dt.datetime | None = None) -> Board:
     moment = moment or now()
     queues = {q.pk: QueueRow(q) for q in Queue.objects.filter(active=True).select_related("team")}
     waiting = RoutingEntry.objects.filter(state=RoutingEntry.State.WAITING, queue_id__in=list(queues))
-    for row in waiting.values("queue_id", "channel").annotate(n=Count("pk"), lane=Count("pk", filter=Q(lane=0)),
-                                                              oldest=Min("enqueued_at")).order_by("queue_id", "channel"):
+    grouped = waiting.values("queue_id", "channel").annotate(
+        n=Count("pk"), lane=Count("pk", filter=Q(lane=0)), oldest=Min("enqueued_at")).order_by("queue_id", "channel")
+    for row in grouped:
         line = queues[row["queue_id"]]
         line.waiting += row["n"]
         line.lane_waiting += row["lane"]
@@ -81,8 +82,8 @@ def wallboard(actor: User, moment: dt.datetime | None = None) -> Board:
     risky = (TicketClock.objects.filter(state=TicketClock.State.WARNING, ticket__routing__queue_id__in=list(queues))
              .exclude(ticket__routing__state=RoutingEntry.State.DONE)
              .values("ticket__routing__queue_id").annotate(n=Count("ticket_id", distinct=True)))
-    for row in risky:
-        queues[row["ticket__routing__queue_id"]].at_risk = row["n"]
+    for risk in risky:
+        queues[risk["ticket__routing__queue_id"]].at_risk = risk["n"]
     for alert in QueueAlert.objects.filter(closed_at__isnull=True, queue_id__in=list(queues)):
         queues[alert.queue_id].alerts.append(str(QueueAlert.Kind(alert.kind).label))
     return Board(list(queues.values()), _team_presence({q.queue.team_id: q.queue.team.name for q in queues.values()}),

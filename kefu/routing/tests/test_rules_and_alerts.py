@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kefu.routing import alerts, rules
 from kefu.routing.alerts import AlertKind, QueueLoad
-from kefu.routing.rules import Rule, RoutingFacts, RuleConditions
+from kefu.routing.rules import RoutingFacts, Rule, RuleConditions
 
 REFUND = RoutingFacts(category="complaint", priority="high", channel="email", language="zh-hans", tier="vip",
                       tags=frozenset({"refund"}), text="订单 12345 要求退款\nPlease refund")

@@ -46,9 +46,9 @@ def _poisson(rng: random.Random, lam: float) -> int:
 
 def simulate(seed: int = 7) -> Outcome:
     rng = random.Random(seed)
-    agents = [AgentState(agent_id=n, teams=frozenset({1}), capacity=3,
-                         skills={"tech": 3, **({"billing": 4} if n <= 4 else {}), **({"english": 3} if n in {2, 7} else {})})
-              for n in range(1, 11)]
+    agents = [AgentState(agent_id=n, teams=frozenset({1}), capacity=3, skills={
+        "tech": 3, **({"billing": 4} if n <= 4 else {}), **({"english": 3} if n in {2, 7} else {})})
+        for n in range(1, 11)]
     busy_until: dict[int, list[float]] = {a.agent_id: [] for a in agents}
     waiting: list[WorkItem] = []
     out = Outcome({}, {}, {AlertKind.TOO_MANY_WAITING: [], AlertKind.WAIT_TOO_LONG: []}, [])

@@ -64,7 +64,8 @@ def test_round_robin_takes_whoever_waited_longest_never_assigned_first() -> None
 
 
 def test_least_loaded_compares_shares_of_capacity() -> None:
-    agents = [agent(1, load=2, capacity=4), agent(2, load=3, capacity=10), agent(3, load=0, capacity=1, available=False)]
+    agents = [agent(1, load=2, capacity=4), agent(2, load=3, capacity=10),
+              agent(3, load=0, capacity=1, available=False)]
     choice = st.choose_agent(item(1), agents, Strategy.LEAST_LOADED, T0)
     assert choice is not None and choice.agent_id == 2 and (choice.load, choice.capacity) == (3, 10)
 
