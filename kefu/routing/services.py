@@ -138,7 +138,7 @@ def execute(item: st.WorkItem, choice: st.Choice, moment: dt.datetime, *, reason
                 raise _Lost(Outcome.TICKET_GONE)
             if not engine.claim_agent(choice.agent_id, online=not pulled):
                 raise _Lost(Outcome.AGENT_FULL)
-            ticket = (Ticket.objects.select_for_update().select_related("owner", "team", "customer")
+            ticket = (Ticket.objects.select_for_update(of=("self",)).select_related("owner", "team", "customer")
                       .get(pk=item.ticket_id))
             if ticket.owner_id is not None or Status(ticket.status) not in ACTIVE:
                 raise _Lost(Outcome.TICKET_GONE)
