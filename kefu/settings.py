@@ -82,6 +82,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "kefu.core.middleware.ContentSecurityPolicyMiddleware",
     "kefu.core.middleware.LoginRequiredByDefaultMiddleware",
+    "kefu.web.middleware.AgentActivityMiddleware",
 ]
 
 ROOT_URLCONF = "kefu.urls"

@@ -34,6 +34,10 @@ class QueueRow:
     alerts: list[str] = field(default_factory=list)
 
     @property
+    def longest_wait_minutes(self) -> int:
+        return int(self.longest_wait_s // 60)
+
+    @property
     def over_waiting(self) -> bool:
         return bool(self.queue.alert_max_waiting) and self.waiting > self.queue.alert_max_waiting
 

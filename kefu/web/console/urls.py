@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, path
 
-from kefu.web.console import views
+from kefu.web.console import routing, views
 
 urlpatterns: list[URLPattern] = [
     path("console/tickets/", views.ticket_list, name="console_tickets"),
@@ -32,4 +32,10 @@ urlpatterns: list[URLPattern] = [
     path("console/customers/<int:customer_id>/merge/", views.merge_customer, name="console_customer_merge"),
     path("console/phone/", views.phone_ticket, name="console_phone"),
     path("console/chats/", views.chats, name="console_chats"),
+    path("console/work/", routing.my_work, name="console_work"),
+    path("console/work/presence/", routing.set_presence, name="console_presence"),
+    path("console/work/next/", routing.get_next, name="console_get_next"),
+    path("console/queues/", routing.wallboard, name="console_wallboard"),
+    path("console/routing/", routing.rules, name="console_routing_rules"),
+    path("console/tickets/<int:ticket_id>/transfer/", routing.transfer, name="console_transfer"),
 ]

@@ -194,6 +194,7 @@ def ticket_detail(request: StaffRequest, ticket_id: int) -> HttpResponse:
         "actions": [(a.value, ACTION_LABELS[a]) for a in actions],
         "resolve_needs_verification": Action.RESOLVE in actions and not ticket.fix_verified,
         "agents": list(selectors.assignable_agents()),
+        "teams": list(selectors.support_teams()),
         "update_form": update_form,
         "completeness_percent": round(ticket.five_w_one_h_completeness * 100),
         "missing_facts": [getattr(Ticket._meta.get_field(name), "verbose_name", name) for name in missing],

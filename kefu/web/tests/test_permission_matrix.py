@@ -62,6 +62,7 @@ def expected(group: str, role: str, variant: str) -> bool:
         "ticket_write": customer_own or writes_ticket,
         "customer_or_staff": role == "customer" or role in STAFF,
         "admin_site": role == "admin",
+        "supervisor": role in {"supervisor", "admin"},
         "admin": role == "admin",
         "signed": False,  # a channel's own signature is the credential: no session opens it
     }
@@ -109,6 +110,12 @@ WEB_GROUPS = {
     "chat:file": "track",  # a signed link given only to the chat's two sides
     "chat:portal_chat": "customer_portal",
     "web:console_chats": "staff",
+    "web:console_work": "staff",  # one's own tickets only
+    "web:console_presence": "staff",  # one's own presence (a QA reviewer is told they have none)
+    "web:console_get_next": "staff_write",
+    "web:console_wallboard": "supervisor",
+    "web:console_routing_rules": "supervisor",
+    "web:console_transfer": "staff_ticket_write",
     "web:portal_login_link": "public",
     "web:portal_login_link_confirm": "public",
     "web:portal_ticket": "customer_ticket",
