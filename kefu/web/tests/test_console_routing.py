@@ -23,6 +23,12 @@ def _text(response) -> str:
     return re.sub(r"\s+", " ", response.content.decode())
 
 
+def _group(pattern: str, text: str) -> str:
+    found = re.search(pattern, text)
+    assert found is not None, pattern
+    return found.group(1)
+
+
 @pytest.fixture
 def desk():
     team = factories.department("Billing")
@@ -79,13 +85,13 @@ def test_the_queue_monitor_shows_waiting_waits_risk_alerts_and_agents_to_supervi
 
     client.force_login(desk["supervisor"])
     page = _text(client.get(reverse("web:console_wallboard")))
-    row = re.search(r'<tr class="queue-row alerting" data-queue="Billing queue">(.*?)</tr>', page).group(1)
+    row = _group(r'<tr class="queue-row alerting" data-queue="Billing queue">(.*?)</tr>', page)
     cells = re.findall(r"<td[^>]*>(.*?)</td>", row)
     assert cells[2] == "2" and cells[3] == "0"  # waiting, of which in the priority lane
     assert "Email 1" in cells[4] and "Live chat 1" in cells[4]
     assert cells[5] == "7 min"
     assert "Too many waiting" in cells[7]
-    team = re.search(r'<tr class="team-row" data-team="Billing">(.*?)</tr>', page).group(1)
+    team = _group(r'<tr class="team-row" data-team="Billing">(.*?)</tr>', page)
     assert re.findall(r"<td[^>]*>(.*?)</td>", team)[1:4] == ["0", "0", "1"]  # available, busy, away
 
     client.force_login(desk["agent"])
