@@ -69,6 +69,7 @@ def configure_agent(user: User, *, actor: User, skills: Mapping[str, int] | None
                 AgentSkill.objects.update_or_create(profile=profile, skill=known[slug], defaults={"level": level})
             changes["skills"] = dict(skills)
         record_audit("agent_profile", profile, actor=actor, changes=changes)
+    engine.roster.forget()  # this process routes with the new skills at once, others within seconds
     return profile
 
 

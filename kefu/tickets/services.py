@@ -366,34 +366,43 @@ def open_ticket(
     sla_plan = sla_services.plan_for_new_ticket(ticket)
     # Plain inserts (kefu.core.bulk): on SQLite every other writer waits while this transaction runs; on
     # PostgreSQL they go out without waiting for each answer.
-    with transaction.atomic(), pipelined():
+    with transaction.atomic():
+        # The claim's row count is its answer, so it goes before the pipelined inserts.
         if route is not None and owner is not None and routing_engine.commit_intake(route) is None:
             # The agent filled up since the decision: the ticket waits in its queue instead.
             owner = None
             _set_intake_owner(ticket, None)
             sla_plan = sla_services.plan_for_new_ticket(ticket)
-        events = _intake_events(ticket, actor, owner, route.choice if route is not None else None)
-        if sla_plan is not None:
-            events.append(sla_plan.event)
-        insert_one(ticket)
-        insert_one(message)
-        _store_attachments(message, uploads)
-        if tags:
-            _set_tags(ticket, tags)
-        if owner is not None:
-            update_one(User, owner.pk, last_assigned_at=moment)
-        if sla_plan is not None:
-            sla_services.save_plan(sla_plan)
-        if route is not None:
-            first_due = min((c.due_at for c in sla_plan.clocks if c.due_at), default=None) if sla_plan else None
-            insert_many([routing_engine.save_intake_entry(route, ticket, first_due)])
-        insert_many(events)
-        queue_webhooks(webhook_event(ticket, event) for event in events)
-        insert_many([TicketSearchDocument(ticket=ticket, tokens=_search_tokens(ticket, [body]))])
-        answered = {"in_reply_to": in_reply_to} if in_reply_to else {}
-        _queue_for_customer(ticket, "ticket_received", owner_name=owner.name if owner else "", **answered)
+        with pipelined():
+            _write_intake(ticket, message, actor, owner, route, sla_plan, uploads, tags, moment, in_reply_to)
     ticket.opening_message = message  # channels link their own record of the contact to it
     return ticket
+
+
+def _write_intake(ticket: Ticket, message: Message, actor: User | None, owner: User | None,
+                  route: routing_engine.IntakeRoute | None, sla_plan: sla_services.IntakePlan | None,
+                  uploads: Sequence[Upload], tags: Sequence[str], moment: dt.datetime, in_reply_to: str) -> None:
+    """Intake's inserts, each table once (plain inserts, kefu.core.bulk)."""
+    events = _intake_events(ticket, actor, owner, route.choice if route is not None else None)
+    if sla_plan is not None:
+        events.append(sla_plan.event)
+    insert_one(ticket)
+    insert_one(message)
+    _store_attachments(message, uploads)
+    if tags:
+        _set_tags(ticket, tags)
+    if owner is not None:
+        update_one(User, owner.pk, last_assigned_at=moment)
+    if sla_plan is not None:
+        sla_services.save_plan(sla_plan)
+    if route is not None:
+        first_due = min((c.due_at for c in sla_plan.clocks if c.due_at), default=None) if sla_plan else None
+        insert_many([routing_engine.save_intake_entry(route, ticket, first_due)])
+    insert_many(events)
+    queue_webhooks(webhook_event(ticket, event) for event in events)
+    insert_many([TicketSearchDocument(ticket=ticket, tokens=_search_tokens(ticket, [message.body_text]))])
+    answered = {"in_reply_to": in_reply_to} if in_reply_to else {}
+    _queue_for_customer(ticket, "ticket_received", owner_name=owner.name if owner else "", **answered)
 
 
 def _agent(user_id: int) -> User:

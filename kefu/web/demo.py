@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from kefu.accounts.models import Department, Role, User
+from kefu.accounts.models import Department, Presence, Role, Skill, User
 from kefu.accounts.services import create_staff_user
 from kefu.customers.services import add_order_reference, create_customer
+from kefu.routing import services as routing
+from kefu.routing.models import Queue, RoutingRule
 from kefu.tickets import services
 from kefu.tickets.models import Category
 
@@ -77,7 +79,24 @@ def load_demo() -> list[tuple[str, str, str]]:
     services.open_ticket(customer=alice, subject="Invoice for October", actor=alice.user,
                          description="Please send the VAT invoice for my October order.",
                          category=categories["consultation"], auto_assign=False)
+    _demo_routing(teams, staff)
     return [(u, DEMO_PASSWORD, str(dict(Role.choices)[r])) for u, _n, r, _t in DEMO_LOGINS] + [
         ("zhangsan@example.com", DEMO_PASSWORD, "Customer (VIP by spend)"),
         ("alice@example.com", DEMO_PASSWORD, "Customer"),
     ]
+
+
+def _demo_routing(teams: dict[str, Department], staff: dict[str, User]) -> None:
+    """A queue per support team (best skill match), a refund rule, and the two agents online with skills."""
+    for slug, name in (("refunds", "退款 Refunds"), ("payments", "支付 Payments"), ("english", "English"),
+                       ("app", "App 应用")):
+        Skill.objects.create(slug=slug, name=name)
+    after_sales = Queue.objects.create(name="售后服务 After-sales", team=teams["售后服务"], position=10)
+    Queue.objects.create(name="技术支持 Technical", team=teams["技术支持"], position=20)
+    RoutingRule.objects.create(name="退款 / refunds", queue=after_sales, keywords=["退款", "refund"],
+                               required_skills={"refunds": 2}, position=10)
+    admin = staff["admin"]
+    routing.configure_agent(staff["agent"], actor=admin, skills={"refunds": 4, "payments": 3}, languages=["zh"])
+    routing.configure_agent(staff["agent2"], actor=admin, skills={"english": 5, "app": 4}, languages=["en", "zh"])
+    for username in ("agent", "agent2"):
+        routing.set_presence(staff[username], Presence.ONLINE, actor=staff[username])
