@@ -199,6 +199,10 @@ CHANNEL_LAYERS = {
     else {"BACKEND": "channels.layers.InMemoryChannelLayer"}
 }
 
+# Routing presence: an online agent with no console activity for this long is away, then offline.
+KEFU_AWAY_AFTER_MINUTES = int(os.environ.get("KEFU_AWAY_AFTER_MINUTES", "10"))
+KEFU_OFFLINE_AFTER_MINUTES = int(os.environ.get("KEFU_OFFLINE_AFTER_MINUTES", "60"))
+
 TASKS = {
     "default": {
         "BACKEND": os.environ.get("KEFU_TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),

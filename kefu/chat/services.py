@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
 
-from kefu.accounts.models import User
+from kefu.accounts.models import AgentProfile, User
 from kefu.chat.models import ChatMessage, ChatSession
 from kefu.core.clock import now
 from kefu.core.errors import DomainError, PermissionDenied
@@ -143,10 +143,30 @@ def take_chat(session: ChatSession, *, agent: User) -> ChatSession:
         return session
     if session.state != ChatSession.State.QUEUED:
         raise DomainError(_("This chat has ended."), code="chat_ended")
+    _claim_chat_place(agent)
     session.state, session.agent = ChatSession.State.ACTIVE, agent
     session.save(update_fields=["state", "agent"])
     _append(session, ChatMessage.Author.SYSTEM, _("%(agent)s has joined the chat.") % {"agent": agent.name})
     return session
+
+
+def _claim_chat_place(agent: User) -> None:
+    """An agent's concurrent chats stay within their routing profile's limit (counted under its row lock,
+    so two chats taken at once cannot both pass)."""
+    profile = AgentProfile.objects.select_for_update().filter(user=agent).first()
+    if profile is None:
+        return  # no routing profile: no limit set
+    active = ChatSession.objects.filter(agent=agent, state=ChatSession.State.ACTIVE).count()
+    if active >= profile.max_chats:
+        raise DomainError(_("You already have %(count)s chats open, your limit: end one first.")
+                          % {"count": active}, code="at_capacity")
+    AgentProfile.objects.filter(pk=profile.pk).update(active_chats=active + 1)
+
+
+def _release_chat_place(session: ChatSession) -> None:
+    if session.agent_id is not None:
+        AgentProfile.objects.filter(user_id=session.agent_id).update(active_chats=ChatSession.objects.filter(
+            agent_id=session.agent_id, state=ChatSession.State.ACTIVE).count())
 
 
 def mark_read(session: ChatSession, seq: int, *, side: str) -> None:
@@ -196,6 +216,7 @@ def end_chat(session: ChatSession, *, by: str, actor: User | None = None) -> Cha
     if by == ChatMessage.Author.CUSTOMER:
         session.customer_left_at = session.ended_at
     session.save(update_fields=["state", "ended_at", "customer_left_at"])
+    _release_chat_place(session)
     return session
 
 
@@ -221,6 +242,7 @@ def _continue_as_ticket(session: ChatSession, *, reason: str) -> ChatSession:
         session.order_number else None)
     session.state, session.ticket, session.ended_at = ChatSession.State.TICKET, ticket, now()
     session.save(update_fields=["state", "ticket", "ended_at"])
+    _release_chat_place(session)
     return session
 
 

@@ -207,12 +207,22 @@ def previous_agent_of(customer_id: int, ticket_id: int | None = None) -> int | N
     return tickets.order_by("-id").values_list("owner_id", flat=True).first()
 
 
-def work_item(entry: RoutingEntry, team_id: int | None) -> st.WorkItem:
-    return st.WorkItem(
-        ticket_id=entry.ticket_id, queue_id=entry.queue_id, team_id=team_id, priority=entry.priority,
-        tier=entry.tier, enqueued_at=entry.enqueued_at, due_at=entry.due_at,
-        required_skills=entry.required_skills or {}, language=entry.language,
-        previous_agent_id=entry.previous_agent_id, excluded_agent_id=entry.excluded_agent_id)
+SERVICE_ORDER = ("lane", "priority_rank", "tier_rank", "due_at", "enqueued_at", "ticket_id")
+"""The waiting line's order (strategies.WorkItem.service_key), which the partial index routing_waiting_line
+holds: the first waiting tickets of a queue are read without sorting."""
+
+_ITEM_FIELDS = ("ticket_id", "queue_id", "priority", "tier", "enqueued_at", "due_at", "required_skills", "language",
+                "previous_agent_id", "excluded_agent_id")
+
+
+def waiting_items(queue_teams: Mapping[int, int | None], *, offset: int = 0, limit: int = 50) -> list[st.WorkItem]:
+    """A page of the waiting line of these queues (queue id → its team), in service order."""
+    rows = (RoutingEntry.objects.filter(queue_id__in=list(queue_teams), state=RoutingEntry.State.WAITING)
+            .order_by(*SERVICE_ORDER).values_list(*_ITEM_FIELDS)[offset:offset + limit])
+    return [st.WorkItem(ticket_id=t, queue_id=q, team_id=queue_teams[q], priority=p, tier=tier, enqueued_at=e,
+                        due_at=d, required_skills=skills or {}, language=lang, previous_agent_id=prev,
+                        excluded_agent_id=excl)
+            for t, q, p, tier, e, d, skills, lang, prev, excl in rows]
 
 
 def new_entry(ticket: Ticket, destination: Destination, due_at: dt.datetime | None, moment: dt.datetime,

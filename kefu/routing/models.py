@@ -163,7 +163,7 @@ class RoutingEntry(models.Model):
         verbose_name_plural = _("queue entries")
         indexes = [
             # The waiting line in service order; assigned and finished entries are not in it.
-            models.Index(fields=["queue", "lane", "priority_rank", "tier_rank", "due_at", "enqueued_at"],
+            models.Index(fields=["queue", "lane", "priority_rank", "tier_rank", "due_at", "enqueued_at", "ticket"],
                          name="routing_waiting_line", condition=Q(state="waiting")),
             models.Index(fields=["queue", "state"], name="routing_queue_state"),
         ]

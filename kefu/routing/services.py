@@ -28,10 +28,10 @@ from kefu.tickets import services as ticket_services
 from kefu.tickets.models import Ticket
 from kefu.tickets.states import ACTIVE, Status
 
-AWAY_AFTER = dt.timedelta(minutes=getattr(settings, "KEFU_AWAY_AFTER_MINUTES", 10))
-OFFLINE_AFTER = dt.timedelta(minutes=getattr(settings, "KEFU_OFFLINE_AFTER_MINUTES", 60))
+AWAY_AFTER = dt.timedelta(minutes=settings.KEFU_AWAY_AFTER_MINUTES)
+OFFLINE_AFTER = dt.timedelta(minutes=settings.KEFU_OFFLINE_AFTER_MINUTES)
 SEEN_EVERY = dt.timedelta(seconds=60)  # how often a busy agent's last activity is written
-SCAN_PAGE = 200
+SCAN_PAGE = 50
 
 
 # ---------------------------------------------------------------------------------------------- presence
@@ -144,7 +144,9 @@ def execute(item: st.WorkItem, choice: st.Choice, moment: dt.datetime, *, reason
             if ticket.owner_id is not None or Status(ticket.status) not in ACTIVE:
                 raise _Lost(Outcome.TICKET_GONE)
             agent = User.objects.get(pk=choice.agent_id)
-            ticket_services.route_to_agent(ticket, agent, reason={"reason": reason, **st.describe(choice)})
+            # An agent taking work (came online, get next) is not a strategy's choice: only the load is told.
+            detail = st.describe(choice) if reason == "routed" else {"load": f"{choice.load}/{choice.capacity}"}
+            ticket_services.route_to_agent(ticket, agent, reason={"reason": reason, **detail})
     except _Lost as lost:
         if lost.outcome == Outcome.TICKET_GONE:
             _settle_entry(item.ticket_id)
@@ -164,13 +166,12 @@ def _settle_entry(ticket_id: int) -> None:
             state=RoutingEntry.State.ASSIGNED, assigned_to_id=ticket["owner_id"])
 
 
-def _waiting_line(queue_ids: Sequence[int]) -> Iterator[RoutingEntry]:
-    """Waiting entries of these queues in service order, read a page at a time."""
-    line = RoutingEntry.objects.filter(queue_id__in=list(queue_ids), state=RoutingEntry.State.WAITING).order_by(
-        "lane", "priority_rank", "tier_rank", "due_at", "enqueued_at", "ticket_id")
+def _waiting_line(queues: dict[int, Queue]) -> Iterator[st.WorkItem]:
+    """The waiting line of these queues in service order, read a page at a time."""
+    teams = {pk: queue.team_id for pk, queue in queues.items()}
     offset = 0
     while True:
-        page = list(line[offset:offset + SCAN_PAGE])
+        page = engine.waiting_items(teams, offset=offset, limit=SCAN_PAGE)
         yield from page
         if len(page) < SCAN_PAGE:
             return
@@ -182,12 +183,10 @@ def route_waiting(moment: dt.datetime | None = None, per_queue: int = 500) -> in
     moment = moment or now()
     assigned = 0
     for queue in engine.active_queues.get().values():
-        entries = list(RoutingEntry.objects.filter(queue=queue, state=RoutingEntry.State.WAITING).order_by(
-            "lane", "priority_rank", "tier_rank", "due_at", "enqueued_at")[:per_queue])
-        if not entries:
+        items = engine.waiting_items({queue.pk: queue.team_id}, limit=per_queue)
+        if not items:
             continue
         agents = engine.team_agents(queue.team_id, moment)
-        items = [engine.work_item(entry, queue.team_id) for entry in entries]
         for item, choice in st.assign_batch(items, agents, {queue.pk: st.Strategy(queue.strategy)}, moment):
             assigned += execute(item, choice, moment) == Outcome.ASSIGNED
     return assigned
@@ -198,13 +197,8 @@ def _queues_of(state: st.AgentState) -> dict[int, Queue]:
 
 
 def _next_item(state: st.AgentState, queues: dict[int, Queue], skip: set[int]) -> st.WorkItem | None:
-    for entry in _waiting_line(list(queues)):
-        if entry.ticket_id in skip:
-            continue
-        item = engine.work_item(entry, queues[entry.queue_id].team_id)
-        if st.is_eligible(state, item):
-            return item
-    return None
+    return next((item for item in _waiting_line(queues) if item.ticket_id not in skip
+                 and st.is_eligible(state, item)), None)
 
 
 def route_for_agent(user: User, moment: dt.datetime | None = None, *, pulled: bool = False) -> list[int]:

@@ -12,13 +12,14 @@ from asgiref.sync import async_to_sync
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 
-from kefu.accounts.models import Role
+from kefu.accounts.models import AgentProfile, Role
 from kefu.asgi import application
 from kefu.chat import services
 from kefu.chat.models import ChatMessage, ChatSession
 from kefu.core.clock import now
 from kefu.core.errors import DomainError, PermissionDenied
 from kefu.notifications.models import Notification
+from kefu.routing.services import configure_agent
 from kefu.testing import factories
 from kefu.tickets.models import Ticket
 
@@ -260,3 +261,19 @@ def test_a_second_agent_cannot_answer_a_chat_another_has_taken_nor_anyone_an_end
     services.end_chat(session, by="agent", actor=first)
     with pytest.raises(DomainError, match="ended"):
         services.post_message(stale, "hello?", side="customer")
+
+
+def test_an_agent_takes_no_more_chats_than_their_limit_and_ending_one_frees_a_place(client: Client) -> None:
+    agent = factories.staff(name="Busy")
+    configure_agent(agent, actor=factories.staff(Role.SUPERVISOR), max_chats=2)
+    sessions = [start(client) for _ in range(3)]
+    services.take_chat(sessions[0], agent=agent)
+    services.take_chat(sessions[1], agent=agent)
+    with pytest.raises(DomainError, match="You already have 2 chats open, your limit"):
+        services.take_chat(sessions[2], agent=agent)
+    assert ChatSession.objects.get(pk=sessions[2].pk).state == ChatSession.State.QUEUED
+    assert AgentProfile.objects.get(user=agent).active_chats == 2
+    services.end_chat(sessions[0], by="agent", actor=agent)
+    assert AgentProfile.objects.get(user=agent).active_chats == 1
+    services.take_chat(sessions[2], agent=agent)
+    assert ChatSession.objects.get(pk=sessions[2].pk).agent == agent

@@ -104,7 +104,7 @@ class Migration(migrations.Migration):
             options={
                 'verbose_name': 'queue entry',
                 'verbose_name_plural': 'queue entries',
-                'indexes': [models.Index(condition=models.Q(('state', 'waiting')), fields=['queue', 'lane', 'priority_rank', 'tier_rank', 'due_at', 'enqueued_at'], name='routing_waiting_line'), models.Index(fields=['queue', 'state'], name='routing_queue_state')],
+                'indexes': [models.Index(condition=models.Q(('state', 'waiting')), fields=['queue', 'lane', 'priority_rank', 'tier_rank', 'due_at', 'enqueued_at', 'ticket'], name='routing_waiting_line'), models.Index(fields=['queue', 'state'], name='routing_queue_state')],
             },
         ),
     ]

@@ -9,6 +9,7 @@ from django.core.exceptions import FieldDoesNotExist
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from kefu.customers.models import Channel
 from kefu.sla.models import clock_label
@@ -67,6 +68,33 @@ def _call(p: dict[str, Any]) -> str:
     return text
 
 
+ROUTING_REASONS = {
+    "intake": _lazy("routed on arrival"), "routed": _lazy("routed from the queue"),
+    "agent_available": _lazy("the agent became available"), "get_next": _lazy("taken with “Get next”"),
+}
+STRATEGY_NAMES = {
+    "round_robin": _lazy("round robin"), "least_loaded": _lazy("least loaded"),
+    "best_skill": _lazy("skill match"), "sticky": _lazy("returning customer"),
+}
+
+
+def _routing_reason(p: dict[str, Any]) -> str:
+    """e.g. "(routed on arrival: skill match 0.92, load 3/25)" for the routing engine's assignments."""
+    if "load" not in p:
+        return ""
+    parts = []
+    if p.get("sticky"):
+        parts.append(str(STRATEGY_NAMES["sticky"]))
+    elif "strategy" in p:
+        name = str(STRATEGY_NAMES.get(p["strategy"], p["strategy"]))
+        parts.append(f"{name} {p['score']:.2f}" if p.get("score") is not None else name)
+    if p.get("load"):
+        parts.append(_("load %(load)s") % {"load": p["load"]})
+    reason = ROUTING_REASONS.get(p.get("reason", ""))
+    head = f"{reason}: " if reason else ""
+    return f"({head}{', '.join(parts)})"
+
+
 def describe(event: TicketEvent) -> str:
     """One sentence saying what happened; the actor and time are shown next to it."""
     p = event.payload or {}
@@ -75,9 +103,16 @@ def describe(event: TicketEvent) -> str:
             return _("Ticket opened: %(subject)s") % {"subject": p.get("subject", "")}
         case "assigned":
             if p.get("before"):
-                return _("Owner changed from %(before)s to %(after)s.") % {"before": p["before"],
+                text = _("Owner changed from %(before)s to %(after)s.") % {"before": p["before"],
                                                                             "after": p.get("after", "")}
-            return _("Assigned to %(after)s.") % {"after": p.get("after", "")}
+            else:
+                text = _("Assigned to %(after)s.") % {"after": p.get("after", "")}
+            return f"{text} {_routing_reason(p)}".strip()
+        case "transferred":
+            text = _("Transferred from %(before)s to %(after)s.") % {
+                "before": " / ".join(x for x in (p.get("from_owner"), p.get("from_team")) if x) or "—",
+                "after": " / ".join(x for x in (p.get("to_owner"), p.get("to_team")) if x) or "—"}
+            return text + (" " + _("Reason: %(reason)s") % {"reason": p["note"]} if p.get("note") else "")
         case "status_changed":
             text = _("Status changed from “%(before)s” to “%(after)s”.") % {
                 "before": _status(p.get("before")), "after": _status(p.get("after"))}
@@ -130,6 +165,9 @@ def describe(event: TicketEvent) -> str:
         case "sla_breached":
             return _("%(clock)s is overdue (was due %(due)s).") % {"clock": _clock(p), "due": _moment(p.get("due_at"))}
         case "escalated":
+            if p.get("action") == "reroute":
+                return _("The %(clock)s deadline passed with %(before)s: back in the queue for another agent.") % {
+                    "clock": _clock(p), "before": p.get("before") or "—"}
             return _("Escalated after the %(clock)s deadline: %(before)s → %(after)s.") % {
                 "clock": _clock(p), "before": p.get("before") or "—", "after": p.get("after", "")}
     return _("Event: %(type)s") % {"type": event.type}

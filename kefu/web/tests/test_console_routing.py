@@ -106,6 +106,8 @@ def test_a_transfer_from_the_ticket_page_moves_it_to_the_other_team_with_a_note(
     ticket = factories.ticket(subject="Printer on fire", auto_assign=True)
     assert ticket.owner == desk["agent"]
     client.force_login(desk["agent"])
+    page = _text(client.get(reverse("web:console_ticket", args=[ticket.pk])))
+    assert "Assigned to Li Agent. (routed on arrival: skill match 1.00, load 0/3)" in page
 
     response = client.post(reverse("web:console_transfer", args=[ticket.pk]),
                            {"team": other.pk, "owner": engineer.pk, "note": "Hardware, not billing."}, follow=True)
@@ -114,8 +116,11 @@ def test_a_transfer_from_the_ticket_page_moves_it_to_the_other_team_with_a_note(
     ticket.refresh_from_db()
     assert (ticket.owner, ticket.team) == (engineer, other)
     assert TicketEvent.objects.get(ticket=ticket, type="transferred").payload["note"] == "Hardware, not billing."
-    assert response.redirect_chain[-1][0] == reverse("web:console_work")  # no longer this agent's to see
     client.force_login(desk["supervisor"])
+    page = _text(client.get(reverse("web:console_ticket", args=[ticket.pk])))
+    assert ("Transferred from Li Agent / Billing to Wang Engineer / Technical. Reason: Hardware, not billing."
+            in page)
+    assert response.redirect_chain[-1][0] == reverse("web:console_work")  # no longer this agent's to see
     response = client.post(reverse("web:console_transfer", args=[ticket.pk]), {"team": "99999"}, follow=True)
     assert "Choose a team from the list." in _text(response)
 
