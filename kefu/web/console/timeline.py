@@ -9,7 +9,7 @@ from django.core.exceptions import FieldDoesNotExist
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from kefu.customers.models import Channel
 from kefu.sla.models import clock_label
@@ -69,12 +69,12 @@ def _call(p: dict[str, Any]) -> str:
 
 
 ROUTING_REASONS = {
-    "intake": _lazy("routed on arrival"), "routed": _lazy("routed from the queue"),
-    "agent_available": _lazy("the agent became available"), "get_next": _lazy("taken with “Get next”"),
+    "intake": gettext_lazy("routed on arrival"), "routed": gettext_lazy("routed from the queue"),
+    "agent_available": gettext_lazy("the agent became available"), "get_next": gettext_lazy("taken with “Get next”"),
 }
 STRATEGY_NAMES = {
-    "round_robin": _lazy("round robin"), "least_loaded": _lazy("least loaded"),
-    "best_skill": _lazy("skill match"), "sticky": _lazy("returning customer"),
+    "round_robin": gettext_lazy("round robin"), "least_loaded": gettext_lazy("least loaded"),
+    "best_skill": gettext_lazy("skill match"), "sticky": gettext_lazy("returning customer"),
 }
 
 
