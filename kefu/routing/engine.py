@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, F
+from django.db.models import Count
 
 from kefu.accounts.models import AgentProfile, AgentSkill, Presence, Role, User
 from kefu.core.shortcache import short_lived
@@ -245,11 +245,15 @@ def new_entry(ticket: Ticket, destination: Destination, due_at: dt.datetime | No
 
 def claim_agent(user_id: int, *, online: bool = True) -> bool:
     """One more ticket for an agent under capacity (and online, unless the agent is pulling work);
-    False when another worker got there first."""
-    profiles = AgentProfile.objects.filter(user_id=user_id, open_tickets__lt=F("max_tickets"))
-    if online:
-        profiles = profiles.filter(presence=Presence.ONLINE)
-    return profiles.update(open_tickets=F("open_tickets") + 1) == 1
+    False when another worker got there first. Plain SQL: it runs at every routed intake, and the ORM's
+    building of this conditional update cost more than the update."""
+    online_only = " AND presence = %s" if online else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {AgentProfile._meta.db_table} SET open_tickets = open_tickets + 1"  # noqa: S608
+            f" WHERE user_id = %s AND open_tickets < max_tickets{online_only}",
+            [user_id, Presence.ONLINE.value] if online else [user_id])
+        return cursor.rowcount == 1
 
 
 def claim_entry(ticket_id: int, agent_id: int, moment: dt.datetime) -> bool:
