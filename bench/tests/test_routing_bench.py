@@ -1,0 +1,34 @@
+"""The routing benchmark's building blocks on a small world in the test database, so the script keeps
+working: every decision it times is a real decision, and the burst really assigns."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from bench import routing as bench
+from kefu.accounts.models import AgentProfile
+from kefu.routing.models import RoutingEntry
+from kefu.tickets.models import Ticket
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_routing_benchmark_measures_real_decisions_and_assignments() -> None:
+    rng = random.Random(3)
+    world = bench.build(agents=30, waiting=200, rng=rng)
+    assert RoutingEntry.objects.filter(state="waiting").count() == 200
+
+    assert bench.time_intake_decisions(world, 30, rng)["n"] == 30
+    assert bench.time_get_next_decisions(world, 30, rng)["n"] == 30
+    assert bench.time_pure_choice(world, 30, rng)["agents"] == 30
+
+    burst = bench.time_burst(world, 40, rng)
+    assert burst["assigned"] >= 40  # the burst's tickets, or as many older ones in front of them
+    for profile in AgentProfile.objects.all():
+        assert profile.open_tickets <= profile.max_tickets
+        assert profile.open_tickets >= Ticket.objects.filter(owner_id=profile.user_id).count()
+
+    intake = bench.time_intake({**world, "size": 30}, 5)
+    assert len(intake["with_routing_per_s"]) == len(intake["round_robin_per_s"]) == 3
