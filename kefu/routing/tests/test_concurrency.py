@@ -8,7 +8,8 @@ from collections import Counter
 from collections.abc import Callable
 
 import pytest
-from django.db import connection, connections
+from django.conf import settings
+from django.db import connections
 
 from kefu.accounts.models import AgentProfile, Presence, Role, User
 from kefu.routing import services as routing
@@ -17,16 +18,16 @@ from kefu.routing.models import Queue, RoutingEntry
 from kefu.testing import factories
 from kefu.tickets.models import Ticket, TicketEvent
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def _on_postgresql():
-    # The SQLite test database lives in memory with a shared cache, where a reader and a writer on two
-    # connections lock each other's tables (SQLITE_LOCKED) instead of waiting as WAL on a file does; a
-    # SQLite deployment has one writer at a time anyway (kefu.core.sqlite). CI runs these on PostgreSQL.
-    if connection.vendor != "postgresql":
-        pytest.skip("concurrent connections are tested on PostgreSQL")
+# The SQLite test database lives in memory with a shared cache, where a reader and a writer on two
+# connections lock each other's tables (SQLITE_LOCKED) instead of waiting as WAL on a file does; a SQLite
+# deployment has one writer at a time anyway (kefu.core.sqlite). CI runs these on PostgreSQL. Skipped at
+# collection, so that on SQLite no transactional test empties the database for the tests after it; on
+# PostgreSQL serialized_rollback leaves what the migrations put there for the transactional tests after these.
+pytestmark = [
+    pytest.mark.skipif("postgresql" not in settings.DATABASES["default"]["ENGINE"],
+                       reason="concurrent connections are tested on PostgreSQL"),
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 def _race(*jobs: Callable[[], object]) -> list[object]:

@@ -13,7 +13,9 @@ from kefu.accounts.models import Role
 from kefu.testing import factories
 from kefu.tickets.models import Ticket
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+# serialized_rollback: what the migrations put in the database (categories, the default SLA policies) is
+# restored first, whichever transactional test emptied the database before this one.
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "browser"
 CHROMIUM = os.environ.get("KEFU_CHROMIUM", "/usr/bin/chromium")

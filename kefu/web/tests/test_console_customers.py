@@ -45,6 +45,7 @@ def test_customer_list_query_count_does_not_grow_with_rows(client, supervisor):
         return len(ctx.captured_queries)
 
     factories.ticket(factories.customer())
+    count()  # the session's first console page also records the agent's activity (once a minute)
     one = count()
     for _ in range(29):
         factories.ticket(factories.customer())
