@@ -18,11 +18,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 
 from kefu.accounts.models import User
 from kefu.core.audit import record_audit
+from kefu.core.bulk import insert_one, update_one
 from kefu.core.clock import now
 from kefu.core.errors import DomainError
 from kefu.customers.models import Channel, Customer, CustomerIdentity
@@ -86,17 +87,32 @@ def receive_email(raw: bytes, *, source: str, mailbox: Mailbox | None = None) ->
     """
     key = dedupe_key(raw, read_message_id(raw))
     # Asked first, so that a duplicate (a re-fetch after a crash, a re-import) never waits for a write turn.
-    existing = InboundEmail.objects.filter(dedupe_key=key).defer("raw").first()
-    if existing is not None:
-        return Received(existing, duplicate=True)
+    if _stored_id(key) is not None:
+        return Received(InboundEmail.objects.defer("raw").get(dedupe_key=key), duplicate=True)
+    inbound = InboundEmail(dedupe_key=key, message_id=key[4:] if key.startswith("mid:") else "", source=source,
+                           mailbox=mailbox, raw=raw, size=len(raw))
     try:
         with transaction.atomic(durable=True):
-            inbound = InboundEmail.objects.create(
-                dedupe_key=key, message_id=key[4:] if key.startswith("mid:") else "", source=source,
-                mailbox=mailbox, raw=raw, size=len(raw))
+            insert_one(inbound)  # a plain insert (kefu.core.bulk): every message of every channel pays for it
     except IntegrityError:  # the same message, stored a moment ago by another worker
         return Received(InboundEmail.objects.defer("raw").get(dedupe_key=key), duplicate=True)
     return Received(inbound, duplicate=False)
+
+
+def _stored_id(key: str) -> int | None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id FROM {InboundEmail._meta.db_table} WHERE dedupe_key = %s", [key])  # noqa: S608
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def _state_for_update(inbound_id: int) -> str:
+    """The row's state under its lock (FOR UPDATE on PostgreSQL; SQLite's writer holds the database)."""
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT state FROM {InboundEmail._meta.db_table} WHERE id = %s{lock}",  # noqa: S608
+                       [inbound_id])
+        return str(cursor.fetchone()[0])
 
 
 def no_dkim(raw: bytes) -> tuple[str, str]:
@@ -129,8 +145,7 @@ def process_email(inbound: int | InboundEmail, *, verify_dkim: DkimVerifier | No
     try:
         with transaction.atomic():
             # The state alone, under the lock: the row's raw bytes are already in hand.
-            state = InboundEmail.objects.select_for_update().values_list("state", flat=True).get(pk=inbound.pk)
-            if state != InboundEmail.State.RECEIVED:
+            if _state_for_update(inbound.pk) != InboundEmail.State.RECEIVED:
                 return Outcome.ALREADY_DONE
             return _apply(inbound, parsed)
     except Exception as exc:
@@ -150,7 +165,7 @@ def _settle(inbound: InboundEmail, state: str, *, reason: str = "", parsed: Pars
         inbound.ticket_id = ticket.pk
         inbound.ticket_message_id = message.pk if message is not None else None
         fields += ["ticket_id", "ticket_message_id"]
-    inbound.save(update_fields=fields)
+    update_one(InboundEmail, inbound.pk, **{field: getattr(inbound, field) for field in fields})
     return _OUTCOME_OF_STATE.get(state, state)
 
 
