@@ -23,6 +23,13 @@ BOARD_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})
 CHANNEL_LABELS = dict(Channel.choices)
 
 
+@dataclass(frozen=True)
+class ChannelLine:
+    channel: str
+    waiting: int
+    longest_wait_minutes: int
+
+
 @dataclass
 class QueueRow:
     queue: Queue
@@ -30,7 +37,7 @@ class QueueRow:
     lane_waiting: int = 0
     longest_wait_s: float = 0.0
     at_risk: int = 0
-    by_channel: list[tuple[str, int]] = field(default_factory=list)
+    by_channel: list[ChannelLine] = field(default_factory=list)
     alerts: list[str] = field(default_factory=list)
 
     @property
@@ -82,7 +89,8 @@ def wallboard(actor: User, moment: dt.datetime | None = None) -> Board:
         line.waiting += row["n"]
         line.lane_waiting += row["lane"]
         line.longest_wait_s = max(line.longest_wait_s, (moment - row["oldest"]).total_seconds())
-        line.by_channel.append((str(CHANNEL_LABELS.get(row["channel"], row["channel"])), row["n"]))
+        line.by_channel.append(ChannelLine(str(CHANNEL_LABELS.get(row["channel"], row["channel"])), row["n"],
+                                           int((moment - row["oldest"]).total_seconds() // 60)))
     risky = (TicketClock.objects.filter(state=TicketClock.State.WARNING, ticket__routing__queue_id__in=list(queues))
              .exclude(ticket__routing__state=RoutingEntry.State.DONE)
              .values("ticket__routing__queue_id").annotate(n=Count("ticket_id", distinct=True)))

@@ -20,10 +20,11 @@ class AgentActivityMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        user = getattr(request, "user", None)
-        # Pages that refresh themselves (htmx polling) are not the agent at work.
-        if (user is not None and user.is_authenticated and getattr(user, "role", None) in ROUTED_ROLES
-                and request.path.startswith("/console/") and "HX-Request" not in request.headers):
+        # Only console pages count (the API and the portal never load the session's user here); pages that
+        # refresh themselves (htmx polling) are not the agent at work.
+        user = getattr(request, "user", None) if request.path.startswith("/console/") else None
+        if (user is not None and "HX-Request" not in request.headers and user.is_authenticated
+                and getattr(user, "role", None) in ROUTED_ROLES):
             last = request.session.get("kefu_active_at", 0)
             if time.time() - last > NOTE_EVERY_S:
                 routing_services.note_activity(user)  # type: ignore[arg-type]

@@ -88,7 +88,7 @@ def test_the_queue_monitor_shows_waiting_waits_risk_alerts_and_agents_to_supervi
     row = _group(r'<tr class="queue-row alerting" data-queue="Billing queue">(.*?)</tr>', page)
     cells = re.findall(r"<td[^>]*>(.*?)</td>", row)
     assert cells[2] == "2" and cells[3] == "0"  # waiting, of which in the priority lane
-    assert "Email 1" in cells[4] and "Live chat 1" in cells[4]
+    assert cells[4] == "Live chat 1 (longest 0 min) · Email 1 (longest 7 min)"
     assert cells[5] == "7 min"
     assert "Too many waiting" in cells[7]
     team = _group(r'<tr class="team-row" data-team="Billing">(.*?)</tr>', page)
