@@ -22,7 +22,24 @@ STRATEGY_LABELS = {
 }
 
 
-class Queue(models.Model):
+class RoutingConfiguration(models.Model):
+    """Queues and rules: every process caches them for a few seconds (kefu.routing.engine); an edit made here
+    is seen by this process at once."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        super().save(*args, **kwargs)
+        forget_routing_configuration()
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        result = super().delete(*args, **kwargs)
+        forget_routing_configuration()
+        return result
+
+
+class Queue(RoutingConfiguration):
     """Where waiting work lines up for one team (and, optionally, some channels)."""
 
     name = models.CharField(_("name"), max_length=100, unique=True)
@@ -49,20 +66,11 @@ class Queue(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        super().save(*args, **kwargs)
-        forget_routing_configuration()
-
-    def delete(self, *args: Any, **kwargs: Any) -> Any:
-        result = super().delete(*args, **kwargs)
-        forget_routing_configuration()
-        return result
-
     def accepts_channel(self, channel: str) -> bool:
         return not self.channels or channel in self.channels
 
 
-class RoutingRule(models.Model):
+class RoutingRule(RoutingConfiguration):
     """Conditions on a new ticket → the queue it waits in and the skills it needs. First match wins."""
 
     name = models.CharField(_("name"), max_length=100)
@@ -89,15 +97,6 @@ class RoutingRule(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        super().save(*args, **kwargs)
-        forget_routing_configuration()
-
-    def delete(self, *args: Any, **kwargs: Any) -> Any:
-        result = super().delete(*args, **kwargs)
-        forget_routing_configuration()
-        return result
 
     def clean(self) -> None:
         problems = rule_problems(self.required_skills, [self.categories, self.priorities, self.channels,
