@@ -32,6 +32,7 @@ AWAY_AFTER = dt.timedelta(minutes=settings.KEFU_AWAY_AFTER_MINUTES)
 OFFLINE_AFTER = dt.timedelta(minutes=settings.KEFU_OFFLINE_AFTER_MINUTES)
 SEEN_EVERY = dt.timedelta(seconds=60)  # how often a busy agent's last activity is written
 SCAN_PAGE = 50
+MAX_CAPACITY = 1000
 
 
 # ---------------------------------------------------------------------------------------------- presence
@@ -51,6 +52,9 @@ def configure_agent(user: User, *, actor: User, skills: Mapping[str, int] | None
     if skills is not None and (bad := sorted(k for k, v in skills.items() if not 1 <= v <= 5)):
         raise DomainError(_("Skill levels go from 1 to 5: %(names)s.") % {"names": ", ".join(bad)},
                           code="invalid_level")
+    for limit in (max_tickets, max_chats):
+        if limit is not None and not 0 <= limit <= MAX_CAPACITY:
+            raise DomainError(_("A capacity goes from 0 to %(most)s.") % {"most": MAX_CAPACITY}, code="invalid_capacity")
     known = {s.slug: s for s in Skill.objects.filter(slug__in=list(skills or ()))}
     if skills is not None and (unknown := sorted(set(skills) - set(known))):
         raise DomainError(_("Unknown skills: %(names)s.") % {"names": ", ".join(unknown)}, code="unknown_skill")

@@ -247,6 +247,9 @@ def test_only_supervisors_set_someone_elses_presence_or_profile(team, admin):
         routing.configure_agent(me, actor=admin, skills={"nope": 2})
     with pytest.raises(DomainError, match="from 1 to 5"):
         routing.configure_agent(me, actor=admin, skills={"tech": 9})
+    with pytest.raises(DomainError, match="A capacity goes from 0 to 1000"):
+        routing.configure_agent(me, actor=admin, max_tickets=-1)
+    assert AgentProfile.objects.get(user=me).max_tickets == 25  # nothing changed
 
 
 def test_a_crowded_queue_alerts_its_supervisors_once_by_console_email_and_webhook(team, admin, supervisor):
