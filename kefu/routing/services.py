@@ -54,7 +54,8 @@ def configure_agent(user: User, *, actor: User, skills: Mapping[str, int] | None
                           code="invalid_level")
     for limit in (max_tickets, max_chats):
         if limit is not None and not 0 <= limit <= MAX_CAPACITY:
-            raise DomainError(_("A capacity goes from 0 to %(most)s.") % {"most": MAX_CAPACITY}, code="invalid_capacity")
+            raise DomainError(_("A capacity goes from 0 to %(most)s.") % {"most": MAX_CAPACITY},
+                              code="invalid_capacity")
     known = {s.slug: s for s in Skill.objects.filter(slug__in=list(skills or ()))}
     if skills is not None and (unknown := sorted(set(skills) - set(known))):
         raise DomainError(_("Unknown skills: %(names)s.") % {"names": ", ".join(unknown)}, code="unknown_skill")
