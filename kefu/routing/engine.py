@@ -91,9 +91,13 @@ def destination_for(ticket: Ticket, tags: Iterable[str] | None = None) -> Destin
     rule = rule_logic.first_match(active_rules.get(), facts_of(ticket, tags))
     if rule is not None and rule.key.queue_id in queues:
         return Destination(queues[rule.key.queue_id], rule.key, dict(rule.key.required_skills))
-    ordered = list(queues.values())
-    for queue in ordered:
-        if (ticket.team_id is None or queue.team_id == ticket.team_id) and queue.accepts_channel(ticket.channel):
+    return _team_queue(queues, ticket, any_team=ticket.team_id is None)
+
+
+def _team_queue(queues: Mapping[int, Queue], ticket: Ticket, *, any_team: bool = False) -> Destination | None:
+    """The first queue of the ticket's team (of any team with ``any_team``) that takes its channel."""
+    for queue in queues.values():
+        if (any_team or queue.team_id == ticket.team_id) and queue.accepts_channel(ticket.channel):
             return Destination(queue, None, {})
     return None
 
@@ -228,12 +232,11 @@ def waiting_items(queue_teams: Mapping[int, int | None], *, offset: int = 0, lim
 def new_entry(ticket: Ticket, destination: Destination, due_at: dt.datetime | None, moment: dt.datetime,
               *, previous_agent_id: int | None = None, excluded_agent_id: int | None = None) -> RoutingEntry:
     queue = destination.queue
-    item = st.WorkItem(ticket_id=ticket.pk or 0, queue_id=queue.pk, team_id=queue.team_id, priority=ticket.priority,
-                       tier=ticket.customer.tier, enqueued_at=moment)
-    wait_target = queue.lane_target_wait_minutes if item.lane == 0 else queue.target_wait_minutes
+    lane = st.lane_of(ticket.priority, ticket.customer.tier)
+    wait_target = queue.lane_target_wait_minutes if lane == 0 else queue.target_wait_minutes
     queue_deadline = moment + dt.timedelta(minutes=wait_target)
     return RoutingEntry(
-        ticket=ticket, queue=queue, rule=destination.rule, channel=ticket.channel, lane=item.lane,
+        ticket=ticket, queue=queue, rule=destination.rule, channel=ticket.channel, lane=lane,
         priority_rank=st.PRIORITY_RANK.get(ticket.priority, 9), tier_rank=st.TIER_RANK.get(ticket.customer.tier, 9),
         due_at=min(due_at, queue_deadline) if due_at else queue_deadline, enqueued_at=moment,
         priority=ticket.priority, tier=ticket.customer.tier, required_skills=dict(destination.required_skills),
@@ -388,10 +391,7 @@ def _queue_kept(ticket: Ticket) -> Destination | None:
     entry = RoutingEntry.objects.filter(ticket_id=ticket.pk).select_related("rule").first()
     if entry is not None and entry.queue_id in queues and queues[entry.queue_id].team_id == ticket.team_id:
         return Destination(queues[entry.queue_id], entry.rule, entry.required_skills or {})
-    for queue in queues.values():
-        if queue.team_id == ticket.team_id and queue.accepts_channel(ticket.channel):
-            return Destination(queue, None, {})
-    return None
+    return _team_queue(queues, ticket)
 
 
 def earliest_due(ticket_id: int) -> dt.datetime | None:

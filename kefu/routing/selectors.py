@@ -129,6 +129,13 @@ def presence_of(user: User) -> AgentProfile | None:
     return AgentProfile.objects.filter(user=user).first()
 
 
+def routing_rules(actor: User) -> list[RoutingRule]:
+    """Every rule in the order they are tried (supervisors and administrators)."""
+    if not actor.is_active or actor.role not in BOARD_ROLES:
+        raise PermissionDenied(_("Routing rules are for supervisors and administrators."))
+    return list(RoutingRule.objects.select_related("queue").order_by("position", "id"))
+
+
 def preview_rule(rule: RoutingRule, ticket: Ticket) -> list[rule_logic.Check]:
     """"Test this rule against a ticket": each condition the rule sets, what the ticket has, and whether
     it holds (the rule applies when all do)."""

@@ -151,7 +151,7 @@ def execute(item: st.WorkItem, choice: st.Choice, moment: dt.datetime, *, reason
             agent = User.objects.get(pk=choice.agent_id)
             # An agent taking work (came online, get next) is not a strategy's choice: only the load is told.
             detail = st.describe(choice) if reason == "routed" else {"load": f"{choice.load}/{choice.capacity}"}
-            ticket_services.route_to_agent(ticket, agent, reason={"reason": reason, **detail})
+            ticket_services.route_to_agent(ticket, agent, reason=reason, detail=detail)
     except _Lost as lost:
         if lost.outcome == Outcome.TICKET_GONE:
             _settle_entry(item.ticket_id)

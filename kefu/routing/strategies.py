@@ -39,6 +39,11 @@ class Strategy(enum.StrEnum):
     STICKY = "sticky"
 
 
+def lane_of(priority: str, tier: str) -> int:
+    """0 for the priority lane (urgent, VIP, core), 1 for everything else."""
+    return 0 if priority == "urgent" or tier in LANE_TIERS else 1
+
+
 @dataclass(frozen=True)
 class WorkItem:
     ticket_id: int
@@ -55,8 +60,7 @@ class WorkItem:
 
     @property
     def lane(self) -> int:
-        """0 for the priority lane (urgent, VIP, core), 1 for everything else."""
-        return 0 if self.priority == "urgent" or self.tier in LANE_TIERS else 1
+        return lane_of(self.priority, self.tier)
 
     def service_key(self) -> tuple[int, int, int, dt.datetime, dt.datetime, int]:
         return (self.lane, PRIORITY_RANK.get(self.priority, 9), TIER_RANK.get(self.tier, 9),
@@ -162,8 +166,8 @@ def choose_agent(item: WorkItem, agents: Iterable[AgentState], strategy: Strateg
     scored = [(skill_score(a, item, moment), a) for a in eligible]
     best_score = max(score for score, _ in scored)
     agent = min((a for score, a in scored if score == best_score), key=_round_robin_key)
-    return Choice(agent.agent_id, Strategy.BEST_SKILL if strategy != Strategy.STICKY else strategy, best_score,
-                  agent.load, agent.capacity)
+    # Sticky without its agent falls back to best skill, and says so.
+    return Choice(agent.agent_id, Strategy.BEST_SKILL, best_score, agent.load, agent.capacity)
 
 
 def take(agent: AgentState, moment: dt.datetime) -> None:

@@ -475,11 +475,11 @@ def assign_ticket(ticket: Ticket, agent: User, *, actor: User, reason: str = "")
     return ticket
 
 
-def route_to_agent(ticket: Ticket, agent: User, *, reason: dict[str, Any]) -> Ticket:
-    """The routing engine's assignment (no human actor): the reason is recorded with it, e.g.
+def route_to_agent(ticket: Ticket, agent: User, *, reason: str, detail: dict[str, Any]) -> Ticket:
+    """The routing engine's assignment (no human actor): why, and the detail recorded with it, e.g.
     {"strategy": "best_skill", "score": 0.92, "load": "3/25"}; a new ticket is accepted on the way."""
     with transaction.atomic():
-        _assign(ticket, agent, actor=None, reason=str(reason.pop("reason", "routed")), routing=reason)
+        _assign(ticket, agent, actor=None, reason=reason, routing=detail)
         if ticket.status == Status.NEW:
             _accept(ticket, actor=None)
     return ticket

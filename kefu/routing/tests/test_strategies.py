@@ -90,6 +90,7 @@ def test_sticky_returns_a_customer_to_their_agent_when_eligible_else_best_skill(
     agents[1].load = agents[1].capacity
     choice = st.choose_agent(item(1, previous_agent_id=2), agents, Strategy.STICKY, T0)
     assert choice is not None and choice.agent_id == 1 and not choice.sticky
+    assert st.describe(choice)["strategy"] == "best_skill"  # the timeline says what really chose
 
 
 def test_no_eligible_agent_means_no_choice() -> None:

@@ -10,11 +10,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from kefu.accounts.models import Presence, Role
+from kefu.accounts.models import Presence
 from kefu.core.errors import DomainError, NotFound, PermissionDenied
 from kefu.routing import selectors as routing_selectors
 from kefu.routing import services as routing_services
-from kefu.routing.models import RoutingRule
 from kefu.tickets import selectors
 from kefu.tickets.models import Ticket
 from kefu.web.console.views import StaffRequest, _act, _agent, staff_required
@@ -101,9 +100,10 @@ def transfer(request: StaffRequest, ticket_id: int) -> HttpResponse:
 @staff_required
 def rules(request: StaffRequest) -> HttpResponse:
     """The routing rules in the order they are tried, and "test this rule against a ticket"."""
-    if request.user.role not in {Role.SUPERVISOR, Role.ADMIN}:
-        raise DjangoPermissionDenied(_("Routing rules are for supervisors and administrators."))
-    ordered = list(RoutingRule.objects.select_related("queue").order_by("position", "id"))
+    try:
+        ordered = routing_selectors.routing_rules(request.user)
+    except PermissionDenied as exc:
+        raise DjangoPermissionDenied(exc.message) from None
     preview = None
     rule_id, ticket_ref = request.GET.get("rule", ""), request.GET.get("ticket", "").strip()
     if rule_id and ticket_ref:
