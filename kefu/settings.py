@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "kefu.inbox",
     "kefu.chat",
     "kefu.routing",
+    "kefu.knowledge",
     "kefu.bot",
     "kefu.api",
     "kefu.web",

@@ -50,3 +50,16 @@ def worked_ticket(owner: User, **kwargs: Any) -> Ticket:
     t = ticket(**kwargs)
     ticket_services.accept_ticket(t, actor=owner)
     return t
+
+
+def article(key: str | None = None, *, texts: dict[str, tuple[str, str]] | None = None,
+            questions: dict[str, list[str]] | None = None, **kwargs: Any) -> Any:
+    """A published article; `texts` maps a language to (title, Markdown body)."""
+    from kefu.knowledge import services as knowledge
+
+    created = knowledge.create_article(key=key or f"article-{next(_seq)}", actor=None, **kwargs)
+    for locale, (title, body) in (texts or {"en": ("How to ask for a refund", "Open the order and ask.")}).items():
+        knowledge.save_draft(created, locale=locale, title=title, body=body,
+                             questions=(questions or {}).get(locale, []), actor=None)
+        knowledge.publish(created, locale=locale, actor=None)
+    return created

@@ -2,12 +2,15 @@
 
 from django.urls import URLPattern, path
 
-from kefu.web.portal import views
+from kefu.web.portal import helpcenter, views
 
 _TICKET = "portal/tickets/<int:ticket_id>/"
 _TRACK = "t/<str:token>/"
 
 urlpatterns: list[URLPattern] = [
+    path("help/", helpcenter.help_center, name="help_center"),
+    path("help/<slug:key>/", helpcenter.help_article, name="help_article"),
+    path("help/<slug:key>/feedback/", helpcenter.help_feedback, name="help_feedback"),
     path("portal/", views.portal_home, name="portal_home"),
     path("portal/new/", views.portal_submit, name="portal_submit"),
     path("portal/new/done/", views.portal_submitted, name="portal_submitted"),

@@ -64,6 +64,8 @@ def expected(group: str, role: str, variant: str) -> bool:
         "admin_site": role == "admin",
         "supervisor": role in {"supervisor", "admin"},
         "admin": role == "admin",
+        "help_article": variant == "own" or role in STAFF,  # own: a public article, foreign: an internal one
+        "staff_write_get_staff": role in STAFF,  # QA may read the editor; its POST is refused (tested apart)
         "signed": False,  # a channel's own signature is the credential: no session opens it
     }
     return rules[group]
@@ -117,6 +119,13 @@ WEB_GROUPS = {
     "web:console_routing_rules": "supervisor",
     "web:console_transfer": "staff_ticket_write",
     "web:portal_login_link": "public",
+    "web:help_center": "public",
+    "web:help_article": "help_article",  # public articles for everyone, internal ones for staff
+    "web:help_feedback": "help_article",
+    "web:console_knowledge": "staff",
+    "web:console_knowledge_new": "staff_write",
+    "web:console_knowledge_edit": "staff_write_get_staff",
+    "web:console_knowledge_publish": "supervisor",
     "web:portal_login_link_confirm": "public",
     "web:portal_ticket": "customer_ticket",
     "web:portal_reply": "customer_ticket",
@@ -189,6 +198,7 @@ class World:
     chat: Any = None
     held: dict[str, InboundEmail] = field(default_factory=dict)
     chat_file: Any = None
+    articles: dict[str, Any] = field(default_factory=dict)
 
 
 def build_world() -> World:
@@ -234,6 +244,8 @@ def build_world() -> World:
     world.chat = chat_services.start_chat(chat_services.PreChat(name="Visitor", phone="+8613000000000"))
     world.chat_file = chat_services.post_message(world.chat, "", side="customer", upload=services.Upload(
         "photo.png", b"\x89PNG\r\n\x1a\n", "image/png"))[0]
+    world.articles = {"own": factories.article("public-article"),
+                      "foreign": factories.article("internal-article", visibility="internal")}
     world.channel_slug = ChannelEndpoint.objects.create(name="WeChat", kind=ChannelEndpoint.Kind.WECHAT,
                                                        slug="wechat").slug
     return world
@@ -256,6 +268,8 @@ def param_value(name: str, variant: str, world: World, role: str) -> Any:
         return "not-a-real-sign-in-secret"
     if name == "slug":
         return world.channel_slug
+    if name == "key":
+        return world.articles[variant].key
     if name == "inbound_id":
         return world.held[variant].pk
     if name == "message_id":
@@ -268,7 +282,7 @@ def param_value(name: str, variant: str, world: World, role: str) -> Any:
 
 
 def missing_value(name: str) -> Any:
-    return MISSING_TOKEN if name in {"token", "secret", "chat_token", "signed", "slug"} else MISSING_ID
+    return MISSING_TOKEN if name in {"token", "secret", "chat_token", "signed", "slug", "key"} else MISSING_ID
 
 
 # ---------------------------------------------------------------------------------------------- web
@@ -314,6 +328,8 @@ def web_payload(name: str, world: World) -> dict[str, Any]:
         "web:track_object": {"reason": "no"},
         "web:create_token": {"name": "x"},
         "web:set_language": {"language": "en", "next": "/"},
+        "web:console_knowledge_new": {"key": "from-the-matrix", "title": "T", "body": "B", "locale": "en"},
+        "web:help_feedback": {"helpful": "yes"},
         "web:preferences": {"language": "en", "time_zone": "Asia/Shanghai"},
     }
     return payloads.get(name, {})
