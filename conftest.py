@@ -20,7 +20,7 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(autouse=True)
-def _media_in_tmp(settings, tmp_path):
+def _media_in_tmp(settings, tmp_path, monkeypatch):
     # Tests read English text; Chinese is covered by the catalog tests and by tests that ask for it.
     settings.LANGUAGE_CODE = "en"
     settings.MEDIA_ROOT = tmp_path / "media"
@@ -30,3 +30,8 @@ def _media_in_tmp(settings, tmp_path):
     from kefu.core.shortcache import forget_all
 
     forget_all()  # nor configuration (webhook endpoints, SLA policies) rolled back with an earlier test
+    # The chatbot's model is a file: each test starts untrained, and with the knowledge index rebuilt.
+    monkeypatch.setitem(settings.KEFU, "BOT_MODEL_PATH", str(tmp_path / "bot" / "intents.pickle"))
+    from kefu.knowledge import selectors as knowledge_selectors
+
+    monkeypatch.setattr(knowledge_selectors, "_catalog", None)

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "kefu.routing",
     "kefu.knowledge",
     "kefu.bot",
+    "kefu.assist",
     "kefu.api",
     "kefu.web",
 ]
@@ -272,4 +273,16 @@ KEFU: dict[str, Any] = {
     # A chat no agent has taken within this many seconds continues as a ticket (by email or SMS).
     "CHAT_WAIT_SECONDS": float(os.environ.get("KEFU_CHAT_WAIT_SECONDS", "300")),
     "SAME_MATTER_WINDOW_HOURS": float(os.environ.get("KEFU_SAME_MATTER_WINDOW_HOURS", "72")),
+    # The chatbot answers chats first once it has been trained (`kefu bot train`, or the worker after the
+    # knowledge base changes). VIP and core customers go straight to a person unless BOT_VIP_TO_HUMAN is 0.
+    "BOT_ENABLED": _env_bool("KEFU_BOT_ENABLED", default=True),
+    "BOT_VIP_TO_HUMAN": _env_bool("KEFU_BOT_VIP_TO_HUMAN", default=True),
+    "BOT_MODEL_PATH": os.environ.get("KEFU_BOT_MODEL_PATH", ""),  # default: <data dir>/bot/intents.pickle
+    "BOT_IDLE_MINUTES": float(os.environ.get("KEFU_BOT_IDLE_MINUTES", "10")),  # no reply after an answer: resolved
+    "BOT_MINUTES_PER_CHAT": float(os.environ.get("KEFU_BOT_MINUTES_PER_CHAT", "3")),  # for the wait told at hand-off
+    # Optional generative answers (any OpenAI-compatible endpoint), grounded in the knowledge base; off when
+    # the URL is empty.
+    "BOT_LLM_URL": os.environ.get("KEFU_BOT_LLM_URL", ""),
+    "BOT_LLM_MODEL": os.environ.get("KEFU_BOT_LLM_MODEL", ""),
+    "BOT_LLM_KEY": os.environ.get("KEFU_BOT_LLM_KEY", ""),
 }

@@ -96,9 +96,11 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             return
         await self._broadcast(message)
         if self.side == ChatMessage.Author.CUSTOMER:
-            answer = await database_sync_to_async(services.first_response)(self.session, message)
-            if answer is not None:
+            answers = await database_sync_to_async(services.first_response)(self.session, message)
+            for answer in answers:
                 await self._broadcast(answer)
+            if answers:  # the bot may have handed over (the chat now waits for an agent) or ended the chat
+                await self._group({"type": "chat.state"})
 
     async def _act(self, kind: str) -> None:
         user = self.scope.get("user")

@@ -12,6 +12,8 @@ class ChatSession(models.Model):
     """One live conversation. The visitor holds `token` (the bearer secret of their side of the chat)."""
 
     class State(models.TextChoices):
+        # bot → queued is the hand-off ("human requested"); queued → active is the human taking over.
+        BOT = "bot", _("With the assistant")
         QUEUED = "queued", _("Waiting for an agent")
         ACTIVE = "active", _("With an agent")
         ENDED = "ended", _("Ended")
@@ -31,6 +33,7 @@ class ChatSession(models.Model):
     customer_read_seq = models.PositiveIntegerField(default=0)
     agent_read_seq = models.PositiveIntegerField(default=0)
     started_at = models.DateTimeField(_("started"), default=now)
+    queued_at = models.DateTimeField(_("waiting for an agent since"), default=now)
     answered_at = models.DateTimeField(_("answered"), null=True, blank=True)
     customer_left_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
@@ -38,14 +41,15 @@ class ChatSession(models.Model):
     class Meta:
         verbose_name = _("chat")
         verbose_name_plural = _("chats")
-        indexes = [models.Index(fields=["state", "started_at"], name="chat_state_started")]
+        indexes = [models.Index(fields=["state", "started_at"], name="chat_state_started"),
+                   models.Index(fields=["state", "queued_at"], name="chat_state_queued")]
 
     def __str__(self) -> str:
         return f"{self.visitor_name} ({self.get_state_display()})"
 
     @property
     def is_open(self) -> bool:
-        return self.state in {self.State.QUEUED, self.State.ACTIVE}
+        return self.state in {self.State.BOT, self.State.QUEUED, self.State.ACTIVE}
 
 
 class ChatMessage(models.Model):

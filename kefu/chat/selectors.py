@@ -33,9 +33,14 @@ def chat_queue(user: Any) -> list[ChatSession]:
     """Waiting chats (oldest first) and the ones this agent has taken."""
     if not getattr(user, "is_staff_member", False):
         return []
-    waiting = ChatSession.objects.filter(state=ChatSession.State.QUEUED).order_by("started_at")
+    related = ("customer", "bot_conversation", "ticket")
+    waiting = ChatSession.objects.filter(state=ChatSession.State.QUEUED).order_by("queued_at")
     mine = ChatSession.objects.filter(state=ChatSession.State.ACTIVE, agent=user).order_by("started_at")
-    return [*waiting.select_related("customer")[:100], *mine.select_related("customer")[:100]]
+    return [*waiting.select_related(*related)[:100], *mine.select_related(*related)[:100]]
+
+
+def chats_with_bot() -> int:
+    return ChatSession.objects.filter(state=ChatSession.State.BOT).count()
 
 
 def last_seq(session_id: int) -> int:

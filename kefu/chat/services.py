@@ -4,8 +4,8 @@ consumer and the views only parse and call these."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -21,6 +21,7 @@ from kefu.core.ids import new_secret
 from kefu.customers.models import Channel, Customer
 from kefu.customers.services import create_customer, find_customer_by_email, find_customer_by_identity
 from kefu.tickets import services as ticket_services
+from kefu.tickets.models import Ticket
 
 MAX_BODY = 5000
 
@@ -35,10 +36,23 @@ class PreChat:
     order_number: str = ""
 
 
-FirstResponder = Callable[[ChatSession, ChatMessage], str | None]
+class FirstResponder(Protocol):
+    """Answers customers before an agent does (the chatbot registers itself in FIRST_RESPONDERS)."""
+
+    def takes(self, session: ChatSession) -> bool:
+        """Should this new chat start with the responder (its state "bot") instead of the agents' queue?"""
+
+    def respond(self, session: ChatSession, message: ChatMessage) -> list[ChatMessage]:
+        """Its answers to a customer's message (posted with post_bot_message); it hands over with hand_over."""
+
+    def customer_left(self, session: ChatSession) -> bool:
+        """The customer closed a chat it was handling: True when it had answered them (nothing to follow up)."""
+
+    def agent_took(self, session: ChatSession) -> None:
+        """An agent took over a chat it was handling, before it handed over."""
+
+
 FIRST_RESPONDERS: list[FirstResponder] = []
-"""Answer a customer's message before an agent does (the chatbot registers itself here); a responder
-returns the answer's text, or None to leave the message to the queue."""
 
 
 def _customer_for(pre: PreChat, user: User | None) -> Customer:
@@ -61,13 +75,25 @@ def start_chat(pre: PreChat, *, user: User | None = None) -> ChatSession:
     if not name and not (user and hasattr(user, "customer_profile")):
         raise DomainError(_("Please tell us your name."), code="name_required")
     customer = _customer_for(pre, user)
-    session = ChatSession.objects.create(
+    session = ChatSession(
         customer=customer, visitor_name=name or customer.name, visitor_phone=pre.phone.strip(),
         visitor_email=pre.email.strip().lower(), order_number=pre.order_number.strip())
-    _append(session, ChatMessage.Author.SYSTEM, _(
-        "Hello %(name)s, thank you for contacting us. An agent will be with you shortly; you can already "
-        "describe your question.") % {"name": session.visitor_name})
+    responder = _responder_for(session)
+    session.state = ChatSession.State.BOT if responder is not None else ChatSession.State.QUEUED
+    session.save()
+    if responder is not None:
+        _append(session, ChatMessage.Author.BOT, _(
+            "Hello %(name)s, I am the virtual assistant. Ask me your question; if I cannot help, I will pass you "
+            "to a colleague (you can ask for one at any time).") % {"name": session.visitor_name})
+    else:
+        _append(session, ChatMessage.Author.SYSTEM, _(
+            "Hello %(name)s, thank you for contacting us. An agent will be with you shortly; you can already "
+            "describe your question.") % {"name": session.visitor_name})
     return session
+
+
+def _responder_for(session: ChatSession) -> FirstResponder | None:
+    return next((r for r in FIRST_RESPONDERS if r.takes(session)), None)
 
 
 def _append(session: ChatSession, kind: str, body: str, *, author: User | None = None, client_id: str = "",
@@ -114,17 +140,60 @@ def post_message(session: ChatSession, body: str, *, side: str, actor: User | No
     return message, True
 
 
-def first_response(session: ChatSession, message: ChatMessage) -> ChatMessage | None:
-    """The registered first responder's answer to a customer's message while no agent has taken the chat."""
-    if session.state != ChatSession.State.QUEUED or message.author_kind != ChatMessage.Author.CUSTOMER:
-        return None
+def first_response(session: ChatSession, message: ChatMessage) -> list[ChatMessage]:
+    """The first responder's answers to a customer's message while the chat is with it (state "bot")."""
+    if message.author_kind != ChatMessage.Author.CUSTOMER:
+        return []
+    current = ChatSession.objects.get(pk=session.pk)
+    if current.state != ChatSession.State.BOT:
+        return []  # handed over: the bot stays silent
+    answers: list[ChatMessage] = []
     for responder in FIRST_RESPONDERS:
-        answer = responder(session, message)
-        if answer:
-            with transaction.atomic():
-                locked = ChatSession.objects.select_for_update().get(pk=session.pk)
-                return _append(locked, ChatMessage.Author.BOT, answer)
-    return None
+        answers += responder.respond(current, message)
+    return answers
+
+
+def post_bot_message(session: ChatSession, body: str) -> ChatMessage | None:
+    """The assistant's message, if the chat is still with it (an agent may have taken it meanwhile)."""
+    with transaction.atomic():
+        locked = ChatSession.objects.select_for_update().get(pk=session.pk)
+        if locked.state != ChatSession.State.BOT:
+            return None
+        return _append(locked, ChatMessage.Author.BOT, body[:MAX_BODY])
+
+
+def post_system_message(session: ChatSession, body: str) -> ChatMessage:
+    with transaction.atomic():
+        locked = ChatSession.objects.select_for_update().get(pk=session.pk)
+        return _append(locked, ChatMessage.Author.SYSTEM, body[:MAX_BODY])
+
+
+@transaction.atomic
+def hand_over(session: ChatSession, *, notice: str, ticket: Ticket | None = None) -> ChatMessage | None:
+    """Bot → human requested: the chat joins the agents' queue (its wait counted from now), linked to the
+    ticket that carries the conversation's context; the customer is told what happens (`notice`)."""
+    locked = ChatSession.objects.select_for_update().get(pk=session.pk)
+    if locked.state != ChatSession.State.BOT:
+        return None
+    locked.state, locked.queued_at = ChatSession.State.QUEUED, now()
+    fields = ["state", "queued_at"]
+    if ticket is not None:
+        locked.ticket = ticket
+        fields.append("ticket")
+    locked.save(update_fields=fields)
+    return _append(locked, ChatMessage.Author.BOT, notice)
+
+
+@transaction.atomic
+def end_with_bot(session: ChatSession, *, farewell: str) -> ChatSession:
+    """The assistant answered and the customer is done (said so, or did not come back): ended, no ticket."""
+    locked = ChatSession.objects.select_for_update().get(pk=session.pk)
+    if locked.state != ChatSession.State.BOT:
+        return locked
+    _append(locked, ChatMessage.Author.BOT, farewell)
+    locked.state, locked.ended_at = ChatSession.State.ENDED, now()
+    locked.save(update_fields=["state", "ended_at"])
+    return locked
 
 
 def _require_agent_of(session: ChatSession, actor: User | None) -> None:
@@ -141,9 +210,12 @@ def take_chat(session: ChatSession, *, agent: User) -> ChatSession:
     _require_agent_of(session, agent)
     if session.state == ChatSession.State.ACTIVE:
         return session
-    if session.state != ChatSession.State.QUEUED:
+    if session.state not in {ChatSession.State.QUEUED, ChatSession.State.BOT}:  # an agent may take over the bot
         raise DomainError(_("This chat has ended."), code="chat_ended")
     _claim_chat_place(agent)
+    if session.state == ChatSession.State.BOT:
+        for responder in FIRST_RESPONDERS:
+            responder.agent_took(session)
     session.state, session.agent = ChatSession.State.ACTIVE, agent
     session.save(update_fields=["state", "agent"])
     _append(session, ChatMessage.Author.SYSTEM, _("%(agent)s has joined the chat.") % {"agent": agent.name})
@@ -208,6 +280,12 @@ def end_chat(session: ChatSession, *, by: str, actor: User | None = None) -> Cha
         return session
     if by == ChatMessage.Author.AGENT:
         _require_agent_of(session, actor)
+    if session.state == ChatSession.State.BOT and by == ChatMessage.Author.CUSTOMER and any(
+            responder.customer_left(session) for responder in FIRST_RESPONDERS):
+        session.state, session.ended_at = ChatSession.State.ENDED, now()
+        session.customer_left_at = session.ended_at
+        session.save(update_fields=["state", "ended_at", "customer_left_at"])
+        return session
     if session.answered_at is None:
         return _continue_as_ticket(session, reason=_("The customer left before an agent answered.")
                                    if by == ChatMessage.Author.CUSTOMER else _("No agent answered in time."))
@@ -233,6 +311,12 @@ def continue_as_ticket(session: ChatSession, *, actor: User) -> ChatSession:
 def _continue_as_ticket(session: ChatSession, *, reason: str) -> ChatSession:
     _append(session, ChatMessage.Author.SYSTEM, _(
         "We have opened a request for you and will continue by email or text message."))
+    if session.ticket is not None:  # opened at the hand-off: it gets the rest of the conversation
+        ticket_services.add_chat_transcript(session.ticket, f"{reason}\n\n{transcript(session)}")
+        session.state, session.ended_at = ChatSession.State.TICKET, now()
+        session.save(update_fields=["state", "ended_at"])
+        _release_chat_place(session)
+        return session
     first = session.messages.filter(author_kind=ChatMessage.Author.CUSTOMER).order_by("seq").first()
     subject = (first.body.splitlines()[0][:80] if first and first.body else "") or _("Chat with %(name)s") % {
         "name": session.visitor_name}
@@ -249,7 +333,7 @@ def _continue_as_ticket(session: ChatSession, *, reason: str) -> ChatSession:
 def convert_unanswered(wait: dt.timedelta | None = None) -> list[int]:
     """Chats that waited longer than the limit (KEFU_CHAT_WAIT_SECONDS) without an agent become tickets."""
     wait = wait or dt.timedelta(seconds=settings.KEFU["CHAT_WAIT_SECONDS"])
-    due = list(ChatSession.objects.filter(state=ChatSession.State.QUEUED, started_at__lte=now() - wait)
+    due = list(ChatSession.objects.filter(state=ChatSession.State.QUEUED, queued_at__lte=now() - wait)
                .values_list("pk", flat=True)[:200])
     for pk in due:
         end_chat(ChatSession.objects.get(pk=pk), by=ChatMessage.Author.SYSTEM)

@@ -35,7 +35,8 @@ def customer(name: str | None = None, **kwargs: Any) -> Customer:
 
 
 def ticket(
-    customer_: Customer | None = None, *, subject: str = "Cannot log in", description: str = "It fails.",
+    customer_: Customer | None = None, *, subject: str = "A question about my account",
+    description: str = "Please get back to me.",
     auto_assign: bool = False, **kwargs: Any,
 ) -> Ticket:
     customer_ = customer_ or customer()

@@ -154,6 +154,10 @@ class Ticket(models.Model):
     reevaluation_due_at = models.DateTimeField(_("re-evaluation due"), null=True, blank=True)
     last_customer_message_at = models.DateTimeField(null=True, blank=True)
     message_count = models.PositiveIntegerField(default=0)
+    # The machine's reading of the opening message (kefu.assist.triage): each judgement's value, confidence
+    # and reasons, shown to the agent; the risk level on its own for filters and reports.
+    triage = models.JSONField(default=dict, blank=True, editable=False)
+    escalation_risk = models.CharField(_("escalation risk"), max_length=8, blank=True, default="")
 
     # Not stored: set by services.open_ticket on the ticket it returns, so that a channel can link its own
     # record of the contact (an email, a chat event) to the message the ticket opened with.

@@ -22,22 +22,24 @@ from django.db import connection, transaction
 from django.db.models import F, QuerySet
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import gettext_noop, pgettext_lazy
 
 from kefu.accounts.models import Department, Role, User
+from kefu.assist import triage as triage_rules
 from kefu.core import textsearch
 from kefu.core.bulk import insert_many, insert_one, pipelined, update_one
 from kefu.core.clock import now
 from kefu.core.errors import DomainError, PermissionDenied
 from kefu.core.prepared import Prepared
 from kefu.customers.models import Channel, Customer, CustomerIdentity
-from kefu.notifications.services import queue_notification, queue_webhooks
+from kefu.notifications.services import StaffAlertRequest, alert_staff_many, queue_notification, queue_webhooks
 from kefu.routing import engine as routing_engine
 from kefu.routing import strategies as routing_strategies
 from kefu.sla import services as sla_services
 from kefu.tickets.events import webhook_event
 from kefu.tickets.fivew1h import FIELDS as FIVE_W_ONE_H_FIELDS
 from kefu.tickets.models import (
+    PRIORITY_RANK,
     STATUS_LABELS,
     Attachment,
     Category,
@@ -342,15 +344,17 @@ def open_ticket(
     """
     subject = clean_subject(subject)
     facts = {k: (v or "").strip() for k, v in (facts or {}).items() if k in FIVE_W_ONE_H_FIELDS}
-    if priority is None:
-        priority = category.default_priority if category else Priority.NORMAL
     body = description.strip() or subject
     moment = now()
+    judged = _triage(customer, subject, description, moment)
+    category = category or _triaged_category(judged)
+    priority = _triaged_priority(judged, priority, category)
     ticket = Ticket(
         subject=subject[:200], description=description.strip(), customer=customer, channel=channel,
         category=category, priority=priority, complexity=complexity, team=team, status=Status.NEW,
         language=language or customer.language, created_at=moment, updated_at=moment,
-        last_customer_message_at=moment, message_count=1 if body or uploads else 0, **facts,
+        last_customer_message_at=moment, message_count=1 if body or uploads else 0,
+        triage=triage_record(judged), escalation_risk=judged.risk.value, **facts,
     )
     route = routing_engine.plan_intake(ticket, tags, moment) if auto_assign else None
     if route is not None:
@@ -387,6 +391,8 @@ def _write_intake(ticket: Ticket, message: Message, actor: User | None, owner: U
     if sla_plan is not None:
         events.append(sla_plan.event)
     insert_one(ticket)
+    if ticket.escalation_risk == "high":
+        _alert_escalation_risk(ticket)
     insert_one(message)
     _store_attachments(message, uploads)
     if tags:
@@ -403,6 +409,62 @@ def _write_intake(ticket: Ticket, message: Message, actor: User | None, owner: U
     insert_many([TicketSearchDocument(ticket=ticket, tokens=_search_tokens(ticket, [message.body_text]))])
     answered = {"in_reply_to": in_reply_to} if in_reply_to else {}
     _queue_for_customer(ticket, "ticket_received", owner_name=owner.name if owner else "", **answered)
+
+
+# ---------------------------------------------------------------------------------------------- triage
+
+TRIAGE_MIN_CONFIDENCE = 0.6  # below it, the machine's category and priority are a suggestion only
+REPEAT_CONTACT_DAYS = 7
+
+
+def _triage(customer: Customer, subject: str, description: str, moment: dt.datetime) -> triage_rules.Triage:
+    recent = 0
+    if customer.pk is not None:
+        recent = Ticket.objects.filter(customer=customer,
+                                       created_at__gte=moment - dt.timedelta(days=REPEAT_CONTACT_DAYS)).count()
+    return triage_rules.triage(subject, description, recent_contacts=recent, tier=customer.tier)
+
+
+def triage_record(judged: triage_rules.Triage) -> dict[str, Any]:
+    """The triage as stored on the ticket: per judgement its value, confidence and [code, evidence] reasons."""
+    def finding(f: triage_rules.Finding) -> dict[str, Any]:
+        return {"value": f.value, "confidence": f.confidence, "reasons": [[r.code, r.evidence] for r in f.reasons]}
+
+    return {"category": finding(judged.category), "priority": finding(judged.priority),
+            "sentiment": {**finding(judged.sentiment), "score": judged.sentiment_score}, "risk": finding(judged.risk)}
+
+
+def _triaged_category(judged: triage_rules.Triage) -> Category | None:
+    if judged.category.confidence < TRIAGE_MIN_CONFIDENCE:
+        return None
+    return _category_by_slug.first(judged.category.value)  # type: ignore[return-value]
+
+
+_category_by_slug = Prepared(lambda slug: Category.objects.filter(slug=slug, active=True)[:1], [str])
+
+
+def _triaged_priority(judged: triage_rules.Triage, given: str | None, category: Category | None) -> str:
+    """The given priority, or the category's; raised to the machine's when it is confident, and to at least
+    high when the escalation risk is high (whatever was given)."""
+    priority = given or (category.default_priority if category else Priority.NORMAL)
+    if given is None and judged.priority.confidence >= TRIAGE_MIN_CONFIDENCE:
+        priority = min(priority, judged.priority.value, key=lambda p: PRIORITY_RANK[Priority(p)])
+    if judged.risk.value == "high":
+        priority = min(priority, Priority.HIGH, key=lambda p: PRIORITY_RANK[Priority(p)])
+    return priority
+
+
+RISK_ALERT_TEXT = gettext_noop("#%(number)s: high escalation risk (%(reasons)s). Please look at it now.")
+
+
+def _alert_escalation_risk(ticket: Ticket) -> None:
+    """Supervisors of the ticket's team (all supervisors when it has none) hear of a high risk at once."""
+    supervisors = User.objects.filter(is_active=True, role=Role.SUPERVISOR)
+    if ticket.team_id is not None and supervisors.filter(departments=ticket.team_id).exists():
+        supervisors = supervisors.filter(departments=ticket.team_id)
+    evidence = ", ".join(e for _code, e in ticket.triage["risk"]["reasons"] if e)[:120]
+    alert_staff_many([StaffAlertRequest(user, "escalation_risk", ticket.pk, lambda language: _(RISK_ALERT_TEXT) % {
+        "number": ticket.number, "reasons": evidence}) for user in supervisors])
 
 
 def _agent(user_id: int) -> User:
@@ -573,6 +635,16 @@ def add_internal_note(ticket: Ticket, body: str, *, actor: User, uploads: Sequen
     message = _add_message(ticket, Message.Kind.NOTE, body, actor=actor, channel=Channel.WEB, uploads=uploads)
     _touch(ticket)
     _record(ticket, "note_added", actor=actor, message_id=message.pk)
+    reindex_ticket(ticket)
+    return message
+
+
+@transaction.atomic
+def add_chat_transcript(ticket: Ticket, transcript: str) -> Message:
+    """A chat's conversation kept on its ticket as an internal note (the system writes it, not a person)."""
+    message = _add_message(ticket, Message.Kind.NOTE, transcript, actor=None, channel=Channel.CHAT)
+    _touch(ticket)
+    _record(ticket, "note_added", actor=None, message_id=message.pk, source="chat")
     reindex_ticket(ticket)
     return message
 

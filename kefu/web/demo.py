@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from django.db import transaction
 
 from kefu.accounts.models import Department, Presence, Role, Skill, User
 from kefu.accounts.services import create_staff_user
 from kefu.customers.services import add_order_reference, create_customer
+from kefu.knowledge.services import import_knowledge
 from kefu.routing import services as routing
 from kefu.routing.models import Queue, RoutingRule
 from kefu.tickets import services
 from kefu.tickets.models import Category
 
+DEMO_KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge" / "demo_kb.json"
 DEMO_PASSWORD = "kefu-demo-2026"  # noqa: S105 (printed on purpose for the local demo)
 
 DEMO_LOGINS = [
@@ -80,6 +85,7 @@ def load_demo() -> list[tuple[str, str, str]]:
                          description="Please send the VAT invoice for my October order.",
                          category=categories["consultation"], auto_assign=False)
     _demo_routing(teams, staff)
+    import_knowledge(json.loads(DEMO_KNOWLEDGE.read_text(encoding="utf-8")), actor=None)
     return [(u, DEMO_PASSWORD, str(dict(Role.choices)[r])) for u, _n, r, _t in DEMO_LOGINS] + [
         ("zhangsan@example.com", DEMO_PASSWORD, "Customer (VIP by spend)"),
         ("alice@example.com", DEMO_PASSWORD, "Customer"),

@@ -180,7 +180,7 @@ def test_a_chat_nobody_answers_or_the_visitor_leaves_continues_as_a_ticket(clien
     assert Notification.objects.filter(ticket_id=ticket.pk, recipient="liu.yang@example.com").exists()
 
     waiting = start(client, name="Ma Chao", phone="+8613900001111")  # a phone number only: SMS follows
-    ChatSession.objects.filter(pk=waiting.pk).update(started_at=now() - dt.timedelta(minutes=10))
+    ChatSession.objects.filter(pk=waiting.pk).update(queued_at=now() - dt.timedelta(minutes=10))
     assert services.convert_unanswered() == [waiting.pk]
     waiting.refresh_from_db()
     assert waiting.state == ChatSession.State.TICKET and waiting.ticket is not None
@@ -189,14 +189,32 @@ def test_a_chat_nobody_answers_or_the_visitor_leaves_continues_as_a_ticket(clien
 
 
 def test_a_first_responder_answers_before_the_queue(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(services, "FIRST_RESPONDERS", [
-        lambda session, message: "Our returns address is on the order page." if "return" in message.body else None])
+    class Returns:
+        def takes(self, session: ChatSession) -> bool:
+            return True
+
+        def respond(self, session: ChatSession, message: ChatMessage) -> list[ChatMessage]:
+            if "return" not in message.body:
+                return []
+            answer = services.post_bot_message(session, "Our returns address is on the order page.")
+            return [answer] if answer is not None else []
+
+        def customer_left(self, session: ChatSession) -> bool:
+            return False
+
+        def agent_took(self, session: ChatSession) -> None:
+            pass
+
+    monkeypatch.setattr(services, "FIRST_RESPONDERS", [Returns()])
     session = start(client)
+    assert session.state == ChatSession.State.BOT
 
     async def scenario() -> None:
         customer = visitor(session)
         await customer.connect()
         await customer.send_json_to({"type": "message", "body": "return address?", "client_id": "c"})
+        greeting = await until(customer, "message", author="bot")
+        assert greeting["body"].startswith("Hello Liu Yang, I am the virtual assistant")
         bot = await until(customer, "message", author="bot")
         assert bot["body"].startswith("Our returns address")
         await customer.disconnect()

@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, path
 
-from kefu.web.console import knowledge, routing, views
+from kefu.web.console import assist, knowledge, routing, views
 
 urlpatterns: list[URLPattern] = [
     path("console/tickets/", views.ticket_list, name="console_tickets"),
@@ -38,6 +38,7 @@ urlpatterns: list[URLPattern] = [
     path("console/queues/", routing.wallboard, name="console_wallboard"),
     path("console/routing/", routing.rules, name="console_routing_rules"),
     path("console/tickets/<int:ticket_id>/transfer/", routing.transfer, name="console_transfer"),
+    path("console/experiments/", assist.experiments, name="console_experiments"),
     path("console/knowledge/", knowledge.article_list, name="console_knowledge"),
     path("console/knowledge/new/", knowledge.article_new, name="console_knowledge_new"),
     path("console/knowledge/<slug:key>/", knowledge.article_edit, name="console_knowledge_edit"),

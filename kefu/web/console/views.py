@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from kefu.accounts.models import User
+from kefu.assist import services as assist_services
 from kefu.chat import selectors as chat_selectors
 from kefu.core.downloads import download_response
 from kefu.core.errors import DomainError, NotFound, PermissionDenied
@@ -40,6 +41,7 @@ from kefu.tickets.fivew1h import missing as missing_facts
 from kefu.tickets.models import Complexity, Priority, Ticket
 from kefu.tickets.states import CUSTOMER_ACTIONS, Action, Status, allowed_actions
 from kefu.web.console import forms
+from kefu.web.console.assist_panel import assist_context
 from kefu.web.console.timeline import describe, identity_method_label
 
 ACTION_LABELS = {
@@ -185,6 +187,7 @@ def ticket_detail(request: StaffRequest, ticket_id: int) -> HttpResponse:
     for message in thread:
         message.email_auth = email_auth.get(message.pk)  # type: ignore[attr-defined]
     return render(request, "web/console/ticket_detail.html", {
+        **assist_context(request, ticket),
         "ticket": ticket,
         "customer": customer,
         "thread": thread,
@@ -251,6 +254,7 @@ def reply(request: StaffRequest, ticket_id: int) -> HttpResponse:
     def perform(ticket: Ticket) -> str:
         services.reply_to_customer(ticket, request.POST.get("body", ""), actor=request.user,
                                    uploads=forms.uploads(request.FILES))
+        assist_services.record_template_use(request.POST.get("template"), ticket, actor=request.user)
         return _("Your reply was sent to the customer.")
 
     return _act(request, ticket_id, perform)
@@ -488,7 +492,8 @@ def chats(request: StaffRequest) -> HttpResponse:
     for chat in desk:
         chat.socket_path = f"/ws/console/chats/{chat.pk}/"  # type: ignore[attr-defined]
     waiting = sum(1 for chat in desk if chat.state == "queued")
-    return render(request, "web/console/chats.html", {"chats": desk, "waiting": waiting})
+    return render(request, "web/console/chats.html", {"chats": desk, "waiting": waiting,
+                                                      "with_bot": chat_selectors.chats_with_bot()})
 
 
 @require_GET

@@ -122,6 +122,7 @@ WEB_GROUPS = {
     "web:help_center": "public",
     "web:help_article": "help_article",  # public articles for everyone, internal ones for staff
     "web:help_feedback": "help_article",
+    "web:console_experiments": "supervisor",
     "web:console_knowledge": "staff",
     "web:console_knowledge_new": "staff_write",
     "web:console_knowledge_edit": "staff_write_get_staff",

@@ -280,5 +280,6 @@ def test_only_intake_sign_in_and_tracking_routes_of_the_portal_are_open_without_
     open_routes = {p.name for p in urlpatterns if not getattr(p.callback, "login_required", True)}
     assert open_routes == {
         "portal_submit", "portal_submitted", "portal_login_link", "portal_login_link_confirm",
+        "help_center", "help_article", "help_feedback",
         "track", "track_reply", "track_choose", "track_confirm", "track_object", "track_attachment",
     }

@@ -1,4 +1,8 @@
-"""`kefu bot evaluate --train TRAIN.csv --test TEST.csv [--text-column text] [--label-column label]
+"""`kefu bot train [--data FILE.csv [--text-column text] [--label-column label] [--oos-label LABEL]]`: train
+the chatbot from the knowledge base's public articles (their example questions and titles), or from a
+labelled CSV, and save it where the serving processes load it from.
+
+`kefu bot evaluate --train TRAIN.csv --test TEST.csv [--text-column text] [--label-column label]
 [--oos-label LABEL] [--encoder minilm]`: train the intent model on one CSV, score the other, and print one
 JSON object as the last line (accuracy, macro_f1, n_train, n_test, train_seconds, latency_ms_p50/p95 one
 query at a time; with --oos-label also in_scope_accuracy, oos_recall, oos_precision)."""
@@ -13,6 +17,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from kefu.bot import brain
 from kefu.bot.encoders import ENCODERS, EncoderUnavailable, load_encoder
 from kefu.bot.intents import IntentModel, evaluate
 
@@ -35,10 +40,15 @@ def read_examples(path: Path, text_column: str, label_column: str) -> tuple[list
 
 
 class Command(BaseCommand):
-    help = "The chatbot's intent model: evaluate it on labelled CSV files."
+    help = "The chatbot's intent model: train it for the product, or evaluate it on labelled CSV files."
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
+        train_ = sub.add_parser("train", help="train the chatbot (knowledge base, or --data CSV) and save it")
+        train_.add_argument("--data", type=Path, default=None, help="a labelled CSV instead of the knowledge base")
+        train_.add_argument("--text-column", default="text")
+        train_.add_argument("--label-column", default="label")
+        train_.add_argument("--oos-label", default=None, help="the CSV's label for out-of-scope examples")
         evaluate_ = sub.add_parser("evaluate", help="train on one CSV, score another, print JSON")
         evaluate_.add_argument("--train", type=Path, required=True)
         evaluate_.add_argument("--test", type=Path, required=True)
@@ -50,6 +60,8 @@ class Command(BaseCommand):
                                help="add a sentence encoder's vectors to the n-grams (when installed)")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["action"] == "train":
+            return self._train(options)
         try:
             encoder = load_encoder(options["encoder"]) if options["encoder"] else None
         except EncoderUnavailable as exc:
@@ -69,3 +81,19 @@ class Command(BaseCommand):
                   "encoder": options["encoder"] or "none",
                   **evaluate(model, test_texts, test_labels, oos_label=oos)}
         self.stdout.write(json.dumps(result, ensure_ascii=False))
+
+    def _train(self, options: dict[str, Any]) -> None:
+        started = time.perf_counter()
+        texts = labels = None
+        if options["data"] is not None:
+            texts, labels = read_examples(options["data"], options["text_column"], options["label_column"])
+            labels = [brain.OOS_LABEL if label == options["oos_label"] else label for label in labels]
+        try:
+            trained = brain.train(texts, labels)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        path = brain.save(trained)
+        intents = len([label for label in trained.model.labels if label != brain.OOS_LABEL])
+        self.stdout.write(json.dumps({"saved": str(path), "intents": intents, "n_train": trained.n_examples,
+                                      "source": str(options["data"] or "knowledge base"),
+                                      "train_seconds": round(time.perf_counter() - started, 2)}))

@@ -118,7 +118,8 @@
 
   Chat.prototype.showState = function (s) {
     this.root.dataset.state = s.state;
-    if (s.state === "queued") this.status.textContent = this.label("Waiting");
+    if (s.state === "bot") this.status.textContent = this.label("Bot");
+    else if (s.state === "queued") this.status.textContent = this.label("Waiting");
     else if (s.state === "active") this.status.textContent = this.label("With") + " " + s.agent;
     else {
       this.ended = true;

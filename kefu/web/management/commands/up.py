@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+from io import StringIO
 from types import FrameType
 from typing import Any
 
@@ -37,6 +38,9 @@ class Command(BaseCommand):
             for row in logins:
                 table.add_row(*row)
             console.print(table)
+            # The chatbot learns the demo knowledge base now, so that the first chat is answered; later
+            # changes are learnt by the worker.
+            call_command("bot", "train", stdout=StringIO())
         url = f"http://{options['host']}:{options['port']}/"
         console.print(f"[bold]kefu[/] is serving on {url}  (agent console: {url}console/tickets/,"
                       f" customer portal: {url}portal/, API docs: {url}api/v1/docs)")

@@ -1,0 +1,223 @@
+"""What the agent sees beside a ticket: similar past cases and how they were resolved, suggested articles
+and reply templates, and the machine's triage. Every suggestion is loaded through the access layer
+(``visible_tickets``, the knowledge selectors): an agent is never shown a ticket or an internal article
+they may not see."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from kefu.accounts.models import Role
+from kefu.assist import abtest
+from kefu.assist.models import ReplyTemplate, TemplateUse
+from kefu.core import textsearch
+from kefu.core.errors import PermissionDenied
+from kefu.knowledge import selectors as knowledge
+from kefu.tickets.models import Ticket, TicketEvent, TicketSearchDocument
+from kefu.tickets.selectors import visible_tickets
+from kefu.tickets.states import Status
+
+MAX_QUERY_TOKENS = 16
+CANDIDATES = 200
+_DONE = [Status.RESOLVED, Status.CLOSED]
+
+
+# ---------------------------------------------------------------------------------------------- similar cases
+
+
+@dataclass(frozen=True)
+class SimilarCase:
+    ticket: Ticket
+    similarity: float  # share of this ticket's words that the other one has
+    resolution: str  # how it was resolved: the chosen solution, or the resolution summary
+
+
+def _distinctive_tokens(ticket: Ticket) -> list[str]:
+    """The words of the ticket's subject and description worth matching on (numbers and one-letter
+    Latin words say little about the problem)."""
+    words = textsearch.tokens(f"{ticket.subject} {ticket.subject} {ticket.description}")
+    counted = Counter(w for w in words if not w.isdigit() and (len(w) > 1 or not w.isascii()))
+    return [w for w, _count in counted.most_common(MAX_QUERY_TOKENS)]
+
+
+def _candidate_ids(words: list[str]) -> list[int]:
+    """Tickets sharing any of the words, best text match first (the database's full-text index)."""
+    if connection.vendor == "postgresql":
+        sql = ("SELECT ticket_id FROM tickets_ticketsearchdocument WHERE tsv @@ to_tsquery('simple', %s) "
+               "ORDER BY ts_rank(tsv, to_tsquery('simple', %s)) DESC LIMIT %s")
+        query = " | ".join(f"'{w}'" for w in words)
+        params: list[Any] = [query, query, CANDIDATES]
+    else:
+        sql = "SELECT rowid FROM tickets_ticket_fts WHERE tickets_ticket_fts MATCH %s ORDER BY rank LIMIT %s"
+        params = [" OR ".join(f'"{w}"' for w in words), CANDIDATES]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [row[0] for row in cursor.fetchall()]
+
+
+def similar_cases(actor: Any, ticket: Ticket, *, limit: int = 5) -> list[SimilarCase]:
+    words = _distinctive_tokens(ticket)
+    if not words:
+        return []
+    ids = [pk for pk in _candidate_ids(words) if pk != ticket.pk]
+    done = list(visible_tickets(actor).filter(pk__in=ids, status__in=_DONE).select_related("chosen_solution"))
+    if not done:
+        return []
+    documents = dict(TicketSearchDocument.objects.filter(ticket_id__in=[t.pk for t in done])
+                     .values_list("ticket_id", "tokens"))
+    wanted = set(words)
+    scored = sorted(((len(wanted & set(documents.get(t.pk, "").split())) / len(wanted), t) for t in done),
+                    key=lambda pair: (-pair[0], -pair[1].pk))
+    best = [(score, t) for score, t in scored[:limit] if score > 0]
+    summaries = _resolution_summaries([t.pk for _score, t in best])
+    return [SimilarCase(t, round(score, 2), t.chosen_solution.title if t.chosen_solution else summaries.get(t.pk, ""))
+            for score, t in best]
+
+
+def _resolution_summaries(ticket_ids: list[int]) -> dict[int, str]:
+    summaries: dict[int, str] = {}
+    events = (TicketEvent.objects.filter(ticket_id__in=ticket_ids, type="status_changed", payload__action="resolve")
+              .order_by("ticket_id", "-at"))
+    for ticket_id, group in itertools.groupby(events, key=lambda e: e.ticket_id):
+        summaries[ticket_id] = next((e.payload.get("summary", "") for e in group if e.payload.get("summary")), "")
+    return summaries
+
+
+# ---------------------------------------------------------------------------------------------- articles
+
+
+def suggested_articles(actor: Any, ticket: Ticket, *, limit: int = 5) -> list[knowledge.SearchResult]:
+    """Published articles for the ticket's words (internal ones too, for staff), the customer's language first."""
+    words = _distinctive_tokens(ticket)
+    if not words:
+        return []
+    # Articles sharing most of the ticket's distinctive words rank first (the search ranks by coverage).
+    return knowledge.search_articles(actor, " ".join(words), locale=knowledge.reader_locale(ticket.language),
+                                     limit=limit)
+
+
+# ---------------------------------------------------------------------------------------------- templates
+
+VARIABLES = ("customer_name", "ticket_number", "agent_name", "order_number", "tracking_link")
+_VARIABLE = re.compile(r"\{(\w+)\}")
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    template: ReplyTemplate
+    text: str  # with the ticket's values filled in
+    score: int
+
+
+def render_template(body: str, values: dict[str, str]) -> str:
+    """{name} variables filled in; an unknown or empty one is left visible for the agent to complete."""
+    return _VARIABLE.sub(lambda m: values.get(m.group(1)) or m.group(0), body)
+
+
+def template_values(ticket: Ticket, agent: Any, tracking_url: str = "") -> dict[str, str]:
+    order = ticket.customer.orders.order_by("-id").values_list("number", flat=True).first()
+    return {"customer_name": ticket.customer.name, "ticket_number": ticket.number,
+            "agent_name": getattr(agent, "name", ""), "order_number": order or "", "tracking_link": tracking_url}
+
+
+def suggested_templates(actor: Any, ticket: Ticket, *, tracking_url: str = "", limit: int = 5) -> list[Suggestion]:
+    """Active templates in the ticket's language, ranked by category and keyword match; of an A/B
+    experiment's variants, the one this ticket is assigned to (by its number, so the split is even and a
+    ticket always sees the same variant)."""
+    if not getattr(actor, "is_staff_member", False):
+        return []
+    language = knowledge.reader_locale(ticket.language)
+    templates = list(ReplyTemplate.objects.filter(active=True, locale=language))
+    text = textsearch.normalize(f"{ticket.subject} {ticket.description}")
+    values = template_values(ticket, actor, tracking_url)
+    ranked = []
+    for template in _one_variant_per_experiment(templates, ticket.pk):
+        score = 2 if template.category_id and template.category_id == ticket.category_id else 0
+        score += sum(1 for word in re.split(r"[\s,，、]+", template.keywords) if word and
+                     textsearch.normalize(word) in text)
+        ranked.append(Suggestion(template, render_template(template.body, values), score))
+    ranked.sort(key=lambda s: (-s.score, s.template.name))
+    return ranked[:limit]
+
+
+def _one_variant_per_experiment(templates: list[ReplyTemplate], ticket_id: int) -> list[ReplyTemplate]:
+    chosen = [t for t in templates if not t.experiment]
+    by_experiment: dict[str, list[ReplyTemplate]] = {}
+    for template in templates:
+        if template.experiment:
+            by_experiment.setdefault(template.experiment, []).append(template)
+    for variants in by_experiment.values():
+        variants.sort(key=lambda t: (t.variant, t.pk))
+        chosen.append(variants[ticket_id % len(variants)])
+    return chosen
+
+
+# ---------------------------------------------------------------------------------------------- experiments
+
+
+@dataclass(frozen=True)
+class VariantOutcome:
+    template: ReplyTemplate
+    uses: int
+    resolved: int  # resolved or closed, never reopened
+    reopened: int
+
+    @property
+    def rate(self) -> float | None:
+        return self.resolved / self.uses if self.uses else None
+
+
+@dataclass(frozen=True)
+class ExperimentReport:
+    name: str
+    variants: list[VariantOutcome]
+    comparison: abtest.Comparison | None
+    verdict: str
+
+
+def experiment_reports(actor: Any) -> list[ExperimentReport]:
+    """Every A/B experiment with each variant's outcomes and the significance of the difference (for
+    supervisors and administrators)."""
+    if getattr(actor, "role", None) not in {Role.SUPERVISOR, Role.ADMIN}:
+        raise PermissionDenied(_("Only supervisors and administrators see the template experiments."))
+    reports = []
+    templates = ReplyTemplate.objects.exclude(experiment="").order_by("experiment", "variant", "pk")
+    for name, group in itertools.groupby(templates, key=lambda t: t.experiment):
+        variants = [_outcome(template) for template in group]
+        comparison = None
+        if len(variants) >= 2:
+            a, b = variants[0], variants[1]
+            comparison = abtest.compare(a.resolved, a.uses, b.resolved, b.uses)
+        reports.append(ExperimentReport(name, variants, comparison, _verdict(variants, comparison)))
+    return reports
+
+
+def _outcome(template: ReplyTemplate) -> VariantOutcome:
+    tickets = Ticket.objects.filter(pk__in=TemplateUse.objects.filter(template=template).values("ticket_id"))
+    uses = tickets.count()
+    resolved = tickets.filter(status__in=_DONE, reopened_count=0).count()
+    reopened = tickets.filter(reopened_count__gt=0).count()
+    return VariantOutcome(template, uses, resolved, reopened)
+
+
+VERDICT_NO_DATA = gettext_lazy("Not enough data yet: at least %(n)s uses of each variant are needed.")
+
+
+def _verdict(variants: list[VariantOutcome], comparison: abtest.Comparison | None) -> str:
+    if comparison is None:
+        return _("Add a second variant to compare.")
+    if not comparison.enough_data:
+        return str(VERDICT_NO_DATA) % {"n": abtest.MIN_USES}
+    if comparison.better is None:
+        return _("No significant difference (p = %(p)s).") % {"p": comparison.p_value}
+    winner = variants[0] if comparison.better == "a" else variants[1]
+    return _("Variant %(variant)s resolves more tickets without a reopen (p = %(p)s).") % {
+        "variant": winner.template.variant or winner.template.name, "p": comparison.p_value}

@@ -1,0 +1,123 @@
+"""The trained intent model as the product uses it: trained from the knowledge base (or a CSV) by
+``kefu bot train`` or the worker, saved to a file, and loaded by the serving processes.
+
+Training and serving are separate processes on purpose: training takes seconds of CPU that a web process
+must not spend while customers wait. The worker retrains when the knowledge base's revision moves
+(``kefu.bot.tasks``); every serving process reloads the file when it changes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+
+from kefu.bot.intents import IntentModel
+from kefu.knowledge import selectors as knowledge
+
+OOS_LABEL = "__out_of_scope__"
+OUT_OF_SCOPE_FILE = Path(__file__).with_name("out_of_scope.json")
+
+
+@dataclass
+class Brain:
+    model: IntentModel
+    revision: str  # the knowledge base's revision it was trained on ("" for a CSV)
+    trained_at: float
+    n_examples: int
+    titles: dict[str, dict[str, str]] = field(default_factory=dict)  # key → locale → title
+
+
+def model_path() -> Path:
+    return Path(settings.KEFU.get("BOT_MODEL_PATH") or settings.DATA_DIR / "bot" / "intents.pickle")
+
+
+def knowledge_revision() -> str:
+    return json.dumps(knowledge.revision(), default=str)
+
+
+def out_of_scope_examples() -> list[str]:
+    """Questions a shop's assistant should not answer (weather, jokes, other companies…), in both
+    languages: they teach the model what "not ours" looks like."""
+    data = json.loads(OUT_OF_SCOPE_FILE.read_text(encoding="utf-8"))
+    return [text for texts in data.values() for text in texts]
+
+
+def knowledge_examples() -> tuple[list[str], list[str], dict[str, dict[str, str]]]:
+    """(texts, labels, titles) from the public published articles: their example questions and titles."""
+    texts, labels = [], []
+    titles: dict[str, dict[str, str]] = {}
+    for entry in knowledge.catalog().entries.values():
+        if not entry.public:
+            continue
+        titles.setdefault(entry.key, {})[entry.locale] = entry.title
+        for text in (entry.title, *entry.questions):
+            texts.append(text)
+            labels.append(entry.key)
+    return texts, labels, titles
+
+
+def train(texts: list[str] | None = None, labels: list[str] | None = None, *, revision: str = "") -> Brain:
+    """A model from the given examples, or from the knowledge base when none are given."""
+    titles: dict[str, dict[str, str]] = {}
+    if texts is None or labels is None:
+        revision = knowledge_revision()
+        texts, labels, titles = knowledge_examples()
+    if len(set(labels)) < 2:
+        raise ValueError("the chatbot needs at least two published public articles (or labels) to learn from")
+    outside = out_of_scope_examples()
+    model = IntentModel.train(texts + outside, labels + [OOS_LABEL] * len(outside), oos_label=OOS_LABEL)
+    return Brain(model, revision, time.time(), len(texts), titles)
+
+
+def save(brain: Brain, path: Path | None = None) -> Path:
+    """Written to a temporary file and renamed, so a serving process never reads half a model."""
+    path = path or model_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, suffix=".tmp") as handle:
+        pickle.dump(brain, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(handle.name, path)
+    return path
+
+
+_lock = threading.Lock()
+_loaded: tuple[float, Brain] | None = None
+
+
+def current() -> Brain | None:
+    """The saved model, reloaded when its file changes; None before the first training."""
+    global _loaded
+    path = model_path()
+    try:
+        stamp = path.stat().st_mtime
+    except FileNotFoundError:
+        return None
+    if _loaded is not None and _loaded[0] == stamp:
+        return _loaded[1]
+    with _lock:
+        if _loaded is None or _loaded[0] != stamp:
+            with path.open("rb") as handle:
+                brain: Any = pickle.load(handle)  # noqa: S301 (see the import)
+            _loaded = (stamp, brain)
+        return _loaded[1]
+
+
+def retrain_if_stale() -> Brain | None:
+    """Retrain when the knowledge base changed since the saved model (the worker calls it)."""
+    brain = current()
+    if brain is not None and (brain.revision == "" or brain.revision == knowledge_revision()):
+        return None  # up to date, or trained from a CSV on purpose
+    try:
+        fresh = train()
+    except ValueError:
+        return None  # not enough articles yet
+    save(fresh)
+    return fresh
