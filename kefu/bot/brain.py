@@ -20,6 +20,7 @@ from typing import Any
 
 from django.conf import settings
 
+from kefu.bot.examples import article_examples
 from kefu.bot.intents import IntentModel
 from kefu.knowledge import selectors as knowledge
 
@@ -52,14 +53,14 @@ def out_of_scope_examples() -> list[str]:
 
 
 def knowledge_examples() -> tuple[list[str], list[str], dict[str, dict[str, str]]]:
-    """(texts, labels, titles) from the public published articles: their example questions and titles."""
+    """(texts, labels, titles) from the public published articles: titles, example questions, text sentences."""
     texts, labels = [], []
     titles: dict[str, dict[str, str]] = {}
     for entry in knowledge.catalog().entries.values():
         if not entry.public:
             continue
         titles.setdefault(entry.key, {})[entry.locale] = entry.title
-        for text in (entry.title, *entry.questions):
+        for text in article_examples(entry.title, entry.questions, entry.text):
             texts.append(text)
             labels.append(entry.key)
     return texts, labels, titles

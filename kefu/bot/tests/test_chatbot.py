@@ -10,6 +10,7 @@ import pytest
 from django.core.management import call_command
 
 from kefu.bot import brain, services
+from kefu.bot import selectors as bot_selectors
 from kefu.bot.models import Conversation, UnansweredQuestion
 from kefu.chat import services as chat
 from kefu.chat.models import ChatMessage, ChatSession
@@ -244,3 +245,21 @@ def test_handoff_note_keeps_the_rest_of_the_chat_when_nobody_answers(trained_bot
     note = Message.objects.get(ticket=session.ticket, kind=Message.Kind.NOTE)
     assert "still waiting" in note.body_text
     assert Ticket.objects.count() == 1
+
+
+def test_unanswered_questions_are_grouped_for_the_knowledge_base_and_outcomes_counted(trained_bot):
+    from django.test import Client
+
+    for text in ("can I pay with bitcoin", "do you accept bitcoin payments", "今天北京天气怎么样"):
+        say(start(), text)
+    resolved = start()
+    say(resolved, "how do I get an invoice")
+    say(resolved, "yes thanks")
+    client = Client()
+    client.force_login(factories.staff())
+    page = client.get("/console/knowledge/gaps/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    gaps = bot_selectors.knowledge_gaps(factories.staff())
+    assert [g.count for g in gaps] == [2, 1]
+    assert {q.text for q in gaps[0].questions} == {"can I pay with bitcoin", "do you accept bitcoin payments"}
+    assert "今天北京天气怎么样" in page and "bitcoin" in page
+    assert "Resolved by the assistant</dt><dd>1 (25 %)" in page

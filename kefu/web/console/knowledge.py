@@ -10,6 +10,8 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from kefu.bot import selectors as bot_selectors
+from kefu.bot.models import Conversation
 from kefu.core.errors import DomainError, NotFound, PermissionDenied
 from kefu.knowledge import selectors, services
 from kefu.knowledge.models import Article, KnowledgeCategory, Locale
@@ -115,3 +117,17 @@ def article_publish(request: StaffRequest, key: str) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, exc.message)
     return redirect(f"/console/knowledge/{article.key}/?locale={locale}")
+
+
+@require_GET
+@staff_required
+def knowledge_gaps(request: StaffRequest) -> HttpResponse:
+    """What the chatbot could not answer, grouped, and how its conversations ended."""
+    days = int(request.GET["days"]) if request.GET.get("days", "").isdigit() else 30
+    days = min(max(days, 1), 365)
+    outcomes = bot_selectors.outcomes(request.user, days=days)
+    reasons = [(Conversation.HandoffReason(code).label if code in Conversation.HandoffReason.values else code, n)
+               for code, n in sorted(outcomes.reasons.items(), key=lambda pair: -pair[1])]
+    return render(request, "web/console/knowledge_gaps.html", {
+        "days": days, "gaps": bot_selectors.knowledge_gaps(request.user, days=days)[:100],
+        "outcomes": outcomes, "reasons": reasons})

@@ -41,6 +41,7 @@ urlpatterns: list[URLPattern] = [
     path("console/experiments/", assist.experiments, name="console_experiments"),
     path("console/knowledge/", knowledge.article_list, name="console_knowledge"),
     path("console/knowledge/new/", knowledge.article_new, name="console_knowledge_new"),
+    path("console/knowledge/gaps/", knowledge.knowledge_gaps, name="console_knowledge_gaps"),
     path("console/knowledge/<slug:key>/", knowledge.article_edit, name="console_knowledge_edit"),
     path("console/knowledge/<slug:key>/publish/", knowledge.article_publish, name="console_knowledge_publish"),
 ]

@@ -125,6 +125,7 @@ WEB_GROUPS = {
     "web:console_experiments": "supervisor",
     "web:console_knowledge": "staff",
     "web:console_knowledge_new": "staff_write",
+    "web:console_knowledge_gaps": "staff",
     "web:console_knowledge_edit": "staff_write_get_staff",
     "web:console_knowledge_publish": "supervisor",
     "web:portal_login_link_confirm": "public",
