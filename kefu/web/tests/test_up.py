@@ -42,6 +42,10 @@ def test_kefu_up_serves_the_demo_on_first_run(tmp_path):
                 time.sleep(0.5)
         assert 'name="password"' in body
         assert (tmp_path / "kefu.sqlite3").exists()
+        # The demo knowledge base is in the help center, and the chatbot has learnt it before the first chat.
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/help/?q=%E5%8F%91%E7%A5%A8", timeout=5) as response:
+            assert "<mark>发票</mark>" in response.read().decode()
+        assert (tmp_path / "bot" / "intents.pickle").exists()
         # The worker's scheduler delivers the demo tickets' acknowledgements from the outbox.
         outbox = tmp_path / "sent-mail"
         while time.monotonic() < deadline and not (outbox.is_dir() and any(outbox.iterdir())):
