@@ -322,12 +322,14 @@ def _handoff_ticket(turn: Turn, reason: str, judged: triage.Triage | None) -> Ti
     if judged is not None:
         lines.append(_("Sentiment: %(sentiment)s; escalation risk: %(risk)s") % {
             "sentiment": judged.sentiment.value, "risk": judged.risk.value})
-    first = session.messages.filter(author_kind=ChatMessage.Author.CUSTOMER).order_by("seq").first()
-    subject = intent or (first.body.splitlines()[0][:80] if first and first.body else "") or _(
+    said = [m.body for m in session.messages.filter(author_kind=ChatMessage.Author.CUSTOMER).order_by("seq")
+            if m.body]
+    subject = intent or (said[0].splitlines()[0][:80] if said else "") or _(
         "Chat with %(name)s") % {"name": session.visitor_name}
     ticket = ticket_services.open_ticket(
         customer=session.customer, subject=subject, actor=session.customer.user, channel=Channel.CHAT,
         description="\n".join(lines) + "\n\n" + chat.transcript(session), language=turn.locale,
+        customer_words="\n".join(said),
         facts={"what": intent, "where": " ".join(filter(None, [facts.get("order_number", ""),
                                                                  facts.get("product", "")]))},
         tags=[f"bot:{reason}"] + ([f"intent:{conversation.intent}"] if conversation.intent else []))

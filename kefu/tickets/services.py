@@ -331,6 +331,7 @@ def open_ticket(
     auto_assign: bool = True,
     html: str = "",
     in_reply_to: str = "",
+    customer_words: str | None = None,
 ) -> Ticket:
     """Open a ticket from a customer contact, acknowledge it with number, owner and tracking link.
 
@@ -341,12 +342,14 @@ def open_ticket(
 
     `html` is the message as the channel sent it (sanitised here); `in_reply_to` is the channel's id of
     that message (an email's Message-ID), which the acknowledgement answers so that it threads.
+    `customer_words`: what triage reads when the description holds more than the customer wrote (a chat's
+    transcript with the assistant's lines); the description by default.
     """
     subject = clean_subject(subject)
     facts = {k: (v or "").strip() for k, v in (facts or {}).items() if k in FIVE_W_ONE_H_FIELDS}
     body = description.strip() or subject
     moment = now()
-    judged = _triage(customer, subject, description, moment)
+    judged = _triage(customer, subject, description if customer_words is None else customer_words, moment)
     category = category or _triaged_category(judged)
     priority = _triaged_priority(judged, priority, category)
     ticket = Ticket(

@@ -150,6 +150,10 @@ def test_threats_and_anger_go_to_a_person_at_once(trained_bot):
     say(session, "你们就是骗子，再不退款我就去12315投诉")
     assert state(session) == ChatSession.State.QUEUED
     assert Conversation.objects.get(chat=session).handoff_reason == "risk"
+    session.refresh_from_db()
+    # The ticket's triage read the customer's words (not the assistant's): high risk, for the supervisor.
+    assert session.ticket is not None and session.ticket.escalation_risk == "high"
+    assert session.ticket.priority in {"high", "urgent"}
 
 
 def test_vip_customers_go_to_a_person_by_policy(trained_bot, settings):

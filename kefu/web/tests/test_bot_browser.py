@@ -5,6 +5,7 @@ the chat and answers."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -96,4 +97,10 @@ def test_bot_answers_then_hands_over_to_an_agent_with_the_context(server: tuple[
         pane.locator(".customer-panel a[href^='/console/tickets/']").click()
         expect(desk.locator("main")).to_contain_text("Detected intent: Accepted payment methods")
         expect(desk.locator("main")).to_contain_text("what payment methods do you take")
+        # Assist beside it: the matching article, inserted into the reply in one click.
+        article = desk.locator(".assist-panel li", has_text="Accepted payment methods").first
+        article.locator("button:has-text('Insert link')").click()
+        expect(desk.locator(".composer textarea[name=body]").first).to_have_value(
+            re.compile(r"Accepted payment methods: http://127\.0\.0\.1:\d+/help/payment-methods/\?lang=en"))
+        desk.screenshot(path=str(ARTIFACTS / "bot-3-ticket-assist.png"), full_page=True)
         browser.close()
