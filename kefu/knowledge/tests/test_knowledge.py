@@ -113,3 +113,26 @@ def test_reader_opens_an_article_in_their_language_and_says_it_helped():
 
 def test_help_center_is_empty_before_anything_is_published():
     assert "No articles have been published yet." in Client().get("/help/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+
+def test_help_center_and_console_list_query_counts_do_not_grow_with_articles():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    agent = Client()
+    agent.force_login(factories.staff(Role.AGENT))
+    reader = Client()
+
+    def count(client: Client, url: str) -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(url).status_code == 200
+        return len(ctx.captured_queries)
+
+    factories.article("first", texts=REFUND)
+    for client, url in ((agent, "/console/knowledge/"), (reader, "/help/"), (reader, "/help/?q=refund")):
+        count(client, url)  # warm: the agent's activity, the search index
+    one = [count(agent, "/console/knowledge/"), count(reader, "/help/"), count(reader, "/help/?q=refund")]
+    for n in range(29):
+        factories.article(f"more-{n}", texts=REFUND)
+    count(reader, "/help/?q=refund")  # the index is rebuilt once after the publications
+    assert [count(agent, "/console/knowledge/"), count(reader, "/help/"), count(reader, "/help/?q=refund")] == one
