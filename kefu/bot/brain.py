@@ -79,7 +79,7 @@ def train(texts: list[str] | None = None, labels: list[str] | None = None, *, re
     return Brain(model, revision, time.time(), len(texts), titles)
 
 
-def save(brain: Brain, path: Path | None = None) -> Path:
+def save(brain: Any, path: Path | None = None) -> Path:
     """Written to a temporary file and renamed, so a serving process never reads half a model."""
     path = path or model_path()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -90,29 +90,44 @@ def save(brain: Brain, path: Path | None = None) -> Path:
 
 
 _lock = threading.Lock()
-_loaded: tuple[float, Brain] | None = None
+_loaded: dict[Path, tuple[float, Any]] = {}
 
 
-def current() -> Brain | None:
-    """The saved model, reloaded when its file changes; None before the first training."""
-    global _loaded
-    path = model_path()
+def _load(path: Path) -> Any:
+    """The object saved at the path, reloaded when the file changes; None when there is none yet."""
     try:
         stamp = path.stat().st_mtime
     except FileNotFoundError:
         return None
-    if _loaded is not None and _loaded[0] == stamp:
-        return _loaded[1]
+    cached = _loaded.get(path)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
     with _lock:
-        if _loaded is None or _loaded[0] != stamp:
+        cached = _loaded.get(path)
+        if cached is None or cached[0] != stamp:
             with path.open("rb") as handle:
-                brain: Any = pickle.load(handle)  # noqa: S301 (see the import)
-            _loaded = (stamp, brain)
-        return _loaded[1]
+                cached = (stamp, pickle.load(handle))  # noqa: S301 (see the import)
+            _loaded[path] = cached
+        return cached[1]
+
+
+def current() -> Brain | None:
+    """The saved model, reloaded when its file changes; None before the first training."""
+    brain: Brain | None = _load(model_path())
+    return brain
 
 
 def retrain_if_stale() -> Brain | None:
-    """Retrain when the knowledge base changed since the saved model (the worker calls it)."""
+    """Retrain when the knowledge base changed since the saved model, and the category model once a day
+    (the worker calls it)."""
+    global _category_attempt
+    categories = current_categories()
+    due = categories is None or categories.trained_at < time.time() - CATEGORY_RETRAIN_SECONDS
+    if due and time.time() - _category_attempt >= CATEGORY_RETRY_SECONDS:
+        _category_attempt = time.time()
+        learnt = train_categories()
+        if learnt is not None:
+            save(learnt, category_model_path())
     brain = current()
     if brain is not None and (brain.revision == "" or brain.revision == knowledge_revision()):
         return None  # up to date, or trained from a CSV on purpose
@@ -122,3 +137,58 @@ def retrain_if_stale() -> Brain | None:
         return None  # not enough articles yet
     save(fresh)
     return fresh
+
+
+# ---------------------------------------------------------------------------------------------- categories
+
+CATEGORY_RETRAIN_SECONDS = 24 * 3600
+CATEGORY_RETRY_SECONDS = 3600  # while there are not enough categorised tickets to learn from
+_category_attempt = 0.0
+CATEGORY_MIN_PER_LABEL = 5
+CATEGORY_MAX_TICKETS = 20_000
+
+
+@dataclass
+class CategoryModel:
+    """Past tickets' categories, learnt from what they said: triage's second opinion when its keyword rules
+    are not sure."""
+
+    model: IntentModel
+    trained_at: float
+    n_tickets: int
+
+
+def category_model_path() -> Path:
+    return model_path().with_name("categories.pickle")
+
+
+def train_categories() -> CategoryModel | None:
+    """From the newest resolved and closed tickets with a category (agents have looked at them); None
+    while there are fewer than two categories with enough tickets each."""
+    from kefu.tickets.models import Ticket
+    from kefu.tickets.states import Status
+
+    rows = list(Ticket.objects.filter(category__isnull=False, status__in=[Status.RESOLVED, Status.CLOSED])
+                .order_by("-id").values_list("subject", "description", "category__slug")[:CATEGORY_MAX_TICKETS])
+    counts: dict[str, int] = {}
+    for _subject, _description, slug in rows:
+        counts[slug] = counts.get(slug, 0) + 1
+    usable = {slug for slug, n in counts.items() if n >= CATEGORY_MIN_PER_LABEL}
+    if len(usable) < 2:
+        return None
+    texts = [f"{subject}\n{description[:500]}" for subject, description, slug in rows if slug in usable]
+    labels = [slug for _subject, _description, slug in rows if slug in usable]
+    return CategoryModel(IntentModel.train(texts, labels), time.time(), len(texts))
+
+
+def current_categories() -> CategoryModel | None:
+    learnt: CategoryModel | None = _load(category_model_path())
+    return learnt
+
+
+def category_from_history(subject: str, description: str) -> str | None:
+    """The category past tickets like this one had, when the model is confident enough to say."""
+    learnt = current_categories()
+    if learnt is None:
+        return None
+    return learnt.model.predict(f"{subject}\n{description[:500]}").label

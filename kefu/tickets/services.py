@@ -26,6 +26,7 @@ from django.utils.translation import gettext_noop, pgettext_lazy
 
 from kefu.accounts.models import Department, Role, User
 from kefu.assist import triage as triage_rules
+from kefu.bot import brain as bot_brain
 from kefu.core import textsearch
 from kefu.core.bulk import insert_many, insert_one, pipelined, update_one
 from kefu.core.clock import now
@@ -349,15 +350,18 @@ def open_ticket(
     facts = {k: (v or "").strip() for k, v in (facts or {}).items() if k in FIVE_W_ONE_H_FIELDS}
     body = description.strip() or subject
     moment = now()
-    judged = _triage(customer, subject, description if customer_words is None else customer_words, moment)
-    category = category or _triaged_category(judged)
+    words = description if customer_words is None else customer_words
+    judged = _triage(customer, subject, words, moment)
+    learnt = None if category is not None or judged.category.confidence >= TRIAGE_MIN_CONFIDENCE else \
+        _learnt_category(subject, words)
+    category = category or learnt or _triaged_category(judged)
     priority = _triaged_priority(judged, priority, category)
     ticket = Ticket(
         subject=subject[:200], description=description.strip(), customer=customer, channel=channel,
         category=category, priority=priority, complexity=complexity, team=team, status=Status.NEW,
         language=language or customer.language, created_at=moment, updated_at=moment,
         last_customer_message_at=moment, message_count=1 if body or uploads else 0,
-        triage=triage_record(judged), escalation_risk=judged.risk.value, **facts,
+        triage=triage_record(judged, learnt), escalation_risk=judged.risk.value, **facts,
     )
     route = routing_engine.plan_intake(ticket, tags, moment) if auto_assign else None
     if route is not None:
@@ -428,13 +432,22 @@ def _triage(customer: Customer, subject: str, description: str, moment: dt.datet
     return triage_rules.triage(subject, description, recent_contacts=recent, tier=customer.tier)
 
 
-def triage_record(judged: triage_rules.Triage) -> dict[str, Any]:
-    """The triage as stored on the ticket: per judgement its value, confidence and [code, evidence] reasons."""
+def triage_record(judged: triage_rules.Triage, learnt: Category | None = None) -> dict[str, Any]:
+    """The triage as stored on the ticket: per judgement its value, confidence and [code, evidence] reasons;
+    the category learnt from past tickets replaces an unsure keyword reading."""
     def finding(f: triage_rules.Finding) -> dict[str, Any]:
         return {"value": f.value, "confidence": f.confidence, "reasons": [[r.code, r.evidence] for r in f.reasons]}
 
-    return {"category": finding(judged.category), "priority": finding(judged.priority),
+    category = finding(judged.category) if learnt is None else {
+        "value": learnt.slug, "confidence": TRIAGE_MIN_CONFIDENCE, "reasons": [["past_tickets", ""]]}
+    return {"category": category, "priority": finding(judged.priority),
             "sentiment": {**finding(judged.sentiment), "score": judged.sentiment_score}, "risk": finding(judged.risk)}
+
+
+def _learnt_category(subject: str, words: str) -> Category | None:
+    """When the keyword rules are unsure: the category that past tickets saying the same had, if any."""
+    slug = bot_brain.category_from_history(subject, words)
+    return _category_by_slug.first(slug) if slug else None  # type: ignore[return-value]
 
 
 def _triaged_category(judged: triage_rules.Triage) -> Category | None:

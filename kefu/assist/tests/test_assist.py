@@ -151,3 +151,27 @@ def test_experiment_report_says_when_a_variant_is_better_and_only_to_supervisors
     assert "Variant A resolves more tickets without a reopen (p = 0.0" in page
     client.force_login(agent)
     assert client.get("/console/experiments/").status_code == 403
+
+
+def test_an_unsure_triage_takes_the_category_past_tickets_had():
+    from kefu.bot import brain
+
+    agent = factories.staff(Role.AGENT)
+    customer = factories.customer()
+    made_up = {"complaint": "zorblax membership card", "fault": "flumox gadget display",
+               "consultation": "quibz voucher"}
+    for slug, words in made_up.items():
+        for n in range(6):
+            ticket = factories.ticket(customer, subject=f"About the {words} {n}", description=f"My {words}.",
+                                      category=Category.objects.get(slug=slug))
+            services.accept_ticket(ticket, actor=agent)
+            _resolve(ticket, agent, "done")
+    assert brain.current_categories() is None
+    learnt = brain.train_categories()
+    assert learnt is not None and learnt.n_tickets == 18
+    brain.save(learnt, brain.category_model_path())
+    ticket = services.open_ticket(customer=customer, subject="Zorblax membership card again",
+                                  description="The zorblax membership card.", actor=customer.user)
+    assert ticket.category is not None and ticket.category.slug == "complaint"
+    assert ticket.triage["category"] == {"value": "complaint", "confidence": 0.6, "reasons": [["past_tickets", ""]]}
+    assert "learnt from past tickets" in _page(agent, ticket)

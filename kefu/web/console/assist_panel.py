@@ -15,6 +15,7 @@ REASONS = {
     "category_keywords": gettext_lazy("words of this kind of request"),
     "question_words": gettext_lazy("a question"),
     "no_signal": gettext_lazy("nothing specific to go on"),
+    "past_tickets": gettext_lazy("learnt from past tickets' categories"),
     "category_priority": gettext_lazy("the category's usual priority"),
     "urgency_words": gettext_lazy("asks for speed"),
     "high_risk": gettext_lazy("high escalation risk"),

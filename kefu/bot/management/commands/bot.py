@@ -1,6 +1,7 @@
 """`kefu bot train [--data FILE.csv [--text-column text] [--label-column label] [--oos-label LABEL]]`: train
-the chatbot from the knowledge base's public articles (their example questions and titles), or from a
-labelled CSV, and save it where the serving processes load it from.
+the chatbot from the knowledge base's public articles (titles, example questions, text), or from a
+labelled CSV, and triage's category model from past tickets' categories, and save them where the serving
+processes load them from.
 
 `kefu bot evaluate --train TRAIN.csv --test TEST.csv [--text-column text] [--label-column label]
 [--oos-label LABEL] [--encoder minilm]`: train the intent model on one CSV, score the other, and print one
@@ -94,6 +95,11 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         path = brain.save(trained)
         intents = len([label for label in trained.model.labels if label != brain.OOS_LABEL])
+        # Triage's second opinion on categories, from past tickets (nothing while there are too few).
+        categories = brain.train_categories()
+        if categories is not None:
+            brain.save(categories, brain.category_model_path())
         self.stdout.write(json.dumps({"saved": str(path), "intents": intents, "n_train": trained.n_examples,
                                       "source": str(options["data"] or "knowledge base"),
+                                      "categories_from_tickets": categories.n_tickets if categories else 0,
                                       "train_seconds": round(time.perf_counter() - started, 2)}))
