@@ -67,6 +67,17 @@ def create_article(*, key: str, kind: str = Article.Kind.FAQ, visibility: str = 
 
 
 @transaction.atomic
+def create_article_with_draft(*, key: str, kind: str, visibility: str, category: KnowledgeCategory | None,
+                              needs_order: bool, locale: str, title: str, body: str, questions: Sequence[str],
+                              actor: User) -> Article:
+    """A new article and its first draft, together or not at all (a refused draft leaves no empty article)."""
+    article = create_article(key=key, kind=kind, visibility=visibility, category=category, needs_order=needs_order,
+                             actor=actor)
+    save_draft(article, locale=locale, title=title, body=body, questions=questions, actor=actor)
+    return article
+
+
+@transaction.atomic
 def update_article(article: Article, *, actor: User, **fields: Any) -> Article:
     """Kind, visibility, category and the chatbot's order-number question; a published article's change of
     visibility takes effect at once (it moves the knowledge base's revision)."""

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -57,6 +60,28 @@ def run_kefu(env: dict[str, str], *args: str) -> str:
     if done.returncode != 0:
         raise RuntimeError(done.stderr[-3000:])
     return done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
+
+
+def embedded_env(data_dir: Path) -> dict[str, str]:
+    """The environment of an embedded-mode kefu in `data_dir` (SQLite, English, the bot's model there too),
+    migrated."""
+    env = {**os.environ, "KEFU_DATA_DIR": str(data_dir), "KEFU_LANGUAGE": "en"}
+    for name in ("DATABASE_URL", "KEFU_BOT_MODEL_PATH"):
+        env.pop(name, None)
+    run_kefu(env, "migrate", "-v0")
+    return env
+
+
+@contextmanager
+def running_server(env: dict[str, str], log: Path) -> Iterator[str]:
+    """kefu served by uvicorn with this environment; yields its base URL and stops it afterwards."""
+    port = free_port()
+    process = serve_uvicorn(env, port, log, cwd=ROOT)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
 
 
 def redis_answers(port: int = 6379) -> bool:

@@ -32,6 +32,7 @@ from kefu.core.bulk import insert_many, insert_one, pipelined, update_one
 from kefu.core.clock import now
 from kefu.core.errors import DomainError, PermissionDenied
 from kefu.core.prepared import Prepared
+from kefu.core.shortcache import short_lived
 from kefu.customers.models import Channel, Customer, CustomerIdentity
 from kefu.notifications.services import StaffAlertRequest, alert_staff_many, queue_notification, queue_webhooks
 from kefu.routing import engine as routing_engine
@@ -427,9 +428,15 @@ REPEAT_CONTACT_DAYS = 7
 def _triage(customer: Customer, subject: str, description: str, moment: dt.datetime) -> triage_rules.Triage:
     recent = 0
     if customer.pk is not None:
-        recent = Ticket.objects.filter(customer=customer,
-                                       created_at__gte=moment - dt.timedelta(days=REPEAT_CONTACT_DAYS)).count()
+        # Triage tells two or three recent tickets from more: the newest three are enough to count.
+        since = moment - dt.timedelta(days=REPEAT_CONTACT_DAYS)
+        recent = sum(1 for t in _newest_tickets_of.all(customer.pk) if t.created_at >= since)
     return triage_rules.triage(subject, description, recent_contacts=recent, tier=customer.tier)
+
+
+_newest_tickets_of = Prepared(
+    lambda customer_id: Ticket.objects.filter(customer_id=customer_id).order_by("-id").only("id", "created_at")[:3],
+    [int])
 
 
 def triage_record(judged: triage_rules.Triage, learnt: Category | None = None) -> dict[str, Any]:
@@ -447,16 +454,17 @@ def triage_record(judged: triage_rules.Triage, learnt: Category | None = None) -
 def _learnt_category(subject: str, words: str) -> Category | None:
     """When the keyword rules are unsure: the category that past tickets saying the same had, if any."""
     slug = bot_brain.category_from_history(subject, words)
-    return _category_by_slug.first(slug) if slug else None  # type: ignore[return-value]
+    return _active_categories.get().get(slug) if slug else None
 
 
 def _triaged_category(judged: triage_rules.Triage) -> Category | None:
     if judged.category.confidence < TRIAGE_MIN_CONFIDENCE:
         return None
-    return _category_by_slug.first(judged.category.value)  # type: ignore[return-value]
+    return _active_categories.get().get(judged.category.value)
 
 
-_category_by_slug = Prepared(lambda slug: Category.objects.filter(slug=slug, active=True)[:1], [str])
+# Categories change rarely and are read on every intake: each process keeps them for a few seconds.
+_active_categories = short_lived(lambda: {c.slug: c for c in Category.objects.filter(active=True)})
 
 
 def _triaged_priority(judged: triage_rules.Triage, given: str | None, category: Category | None) -> str:

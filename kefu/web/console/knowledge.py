@@ -3,6 +3,8 @@ history, readers' feedback), new articles. Agents write drafts; supervisors and 
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpResponse
@@ -33,8 +35,10 @@ def _category(value: str) -> KnowledgeCategory | None:
     return KnowledgeCategory.objects.filter(pk=int(value)).first() if value.isdigit() else None
 
 
-def _questions(text: str) -> list[str]:
-    return [line for line in text.splitlines() if line.strip()]
+def _draft(request: StaffRequest) -> dict[str, Any]:
+    """The draft's fields as the editor posts them; example questions one per line."""
+    return {"title": request.POST.get("title", ""), "body": request.POST.get("body", ""),
+            "questions": [line for line in request.POST.get("questions", "").splitlines() if line.strip()]}
 
 
 @require_GET
@@ -55,15 +59,13 @@ def article_new(request: StaffRequest) -> HttpResponse:
                "visibilities": Article.Visibility.choices, "locales": Locale.choices, "data": request.POST}
     if request.method == "POST":
         try:
-            article = services.create_article(
+            locale = _locale(request.POST.get("locale"))
+            article = services.create_article_with_draft(
                 key=request.POST.get("key", ""), kind=request.POST.get("kind", Article.Kind.FAQ),
                 visibility=request.POST.get("visibility", Article.Visibility.PUBLIC),
                 category=_category(request.POST.get("category", "")),
-                needs_order=request.POST.get("needs_order") == "on", actor=request.user)
-            locale = _locale(request.POST.get("locale"))
-            services.save_draft(article, locale=locale, title=request.POST.get("title", ""),
-                                body=request.POST.get("body", ""),
-                                questions=_questions(request.POST.get("questions", "")), actor=request.user)
+                needs_order=request.POST.get("needs_order") == "on", locale=locale, **_draft(request),
+                actor=request.user)
         except PermissionDenied as exc:
             raise DjangoPermissionDenied(exc.message) from None
         except DomainError as exc:
@@ -81,9 +83,7 @@ def article_edit(request: StaffRequest, key: str) -> HttpResponse:
     locale = _locale(request.POST.get("locale") or request.GET.get("locale"))
     if request.method == "POST":
         try:
-            services.save_draft(article, locale=locale, title=request.POST.get("title", ""),
-                                body=request.POST.get("body", ""),
-                                questions=_questions(request.POST.get("questions", "")), actor=request.user)
+            services.save_draft(article, locale=locale, **_draft(request), actor=request.user)
         except PermissionDenied as exc:
             raise DjangoPermissionDenied(exc.message) from None
         except DomainError as exc:

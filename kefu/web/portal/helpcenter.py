@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from kefu.core.errors import NotFound
 from kefu.core.ratelimit import RateLimit, client_ip
 from kefu.knowledge import selectors, services
+from kefu.knowledge.models import ArticleVersion
 
 FEEDBACK_PER_IP = RateLimit("help_feedback_ip", limit=30, window=3600)
 SEARCH_RESULTS = 10
@@ -31,13 +32,17 @@ def help_center(request: HttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
+def _version(request: HttpRequest, key: str, language: str) -> ArticleVersion:
+    try:
+        return selectors.get_article_for(request.user, key, locale=language or None)
+    except NotFound:
+        raise Http404 from None
+
+
 @login_not_required
 @require_GET
 def help_article(request: HttpRequest, key: str) -> HttpResponse:
-    try:
-        version = selectors.get_article_for(request.user, key, locale=request.GET.get("lang") or None)
-    except NotFound:
-        return render(request, "404.html", status=404)
+    version = _version(request, key, request.GET.get("lang", ""))
     return render(request, "web/portal/help_article.html", {
         "version": version, "article": version.article, "languages": selectors.other_languages(version),
         "internal": not version.article.is_public})
@@ -46,10 +51,7 @@ def help_article(request: HttpRequest, key: str) -> HttpResponse:
 @login_not_required
 @require_POST
 def help_feedback(request: HttpRequest, key: str) -> HttpResponse:
-    try:
-        version = selectors.get_article_for(request.user, key, locale=request.POST.get("lang") or None)
-    except NotFound:
-        return render(request, "404.html", status=404)
+    version = _version(request, key, request.POST.get("lang", ""))
     if not FEEDBACK_PER_IP.hit(client_ip(request)):
         messages.error(request, _("Too many answers from your network; please try again later."))
         return redirect("web:help_article", key=key)

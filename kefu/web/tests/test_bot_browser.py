@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from kefu.testing.net import ROOT, free_port, run_kefu, serve_uvicorn
+from kefu.testing.net import embedded_env, run_kefu, running_server
 from kefu.web.tests.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.browser,
@@ -22,10 +22,7 @@ PASSWORD = "bot-desk-password-2026"
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[dict[str, str], str]]:
-    env = {**os.environ, "KEFU_DATA_DIR": str(tmp_path), "KEFU_LANGUAGE": "en"}
-    env.pop("DATABASE_URL", None)
-    env.pop("KEFU_BOT_MODEL_PATH", None)
-    run_kefu(env, "migrate", "-v0")
+    env = embedded_env(tmp_path)
     run_kefu(env, "shell", "-c", (
         "import json; from kefu.accounts.models import Role; from kefu.accounts.services import create_staff_user;"
         "from kefu.customers.services import create_customer;"
@@ -37,13 +34,8 @@ def server(tmp_path: Path) -> Iterator[tuple[dict[str, str], str]]:
         f"create_customer(name='Zhou Min', email='zhou@example.com', password='{PASSWORD}', language='en',"
         " actor=None)"))
     run_kefu(env, "bot", "train")  # the worker would do it within a minute; the test does not wait
-    port = free_port()
-    process = serve_uvicorn(env, port, tmp_path / "server.log", cwd=ROOT)
-    try:
-        yield env, f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with running_server(env, tmp_path / "server.log") as base:
+        yield env, base
 
 
 def _sign_in(page, base: str, login: str) -> None:  # type: ignore[no-untyped-def]

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from kefu.testing.net import ROOT, free_port, run_kefu, serve_uvicorn
+from kefu.testing.net import embedded_env, run_kefu, running_server
 from kefu.web.tests.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.browser,
@@ -28,16 +28,9 @@ PASSWORD = "desk-password-2026"
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[dict[str, str], str]]:
-    env = {**os.environ, "KEFU_DATA_DIR": str(tmp_path), "KEFU_LANGUAGE": "en"}
-    env.pop("DATABASE_URL", None)
-    run_kefu(env, "migrate", "-v0")
-    port = free_port()
-    process = serve_uvicorn(env, port, tmp_path / "server.log", cwd=ROOT)
-    try:
-        yield env, f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    env = embedded_env(tmp_path)
+    with running_server(env, tmp_path / "server.log") as base:
+        yield env, base
 
 
 @contextmanager

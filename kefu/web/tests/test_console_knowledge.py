@@ -52,3 +52,12 @@ def test_qa_reviewer_reads_the_editor_but_cannot_save():
     assert qa.get(f"/console/knowledge/{article.key}/").status_code == 200
     assert qa.post(f"/console/knowledge/{article.key}/", {"locale": "en", "title": "x", "body": "y"}).status_code == 403
     assert ArticleVersion.objects.filter(article=article).count() == 1
+
+
+def test_a_refused_first_draft_leaves_no_empty_article_behind():
+    agent = _client(Role.AGENT)
+    form = {"key": "warranty", "locale": "en", "title": "Warranty", "body": ""}
+    assert agent.post("/console/knowledge/new/", form).status_code == 400  # no text
+    form["body"] = "One year."
+    assert agent.post("/console/knowledge/new/", form).status_code == 302  # the key is still free
+    assert ArticleVersion.objects.filter(article__key="warranty").count() == 1
