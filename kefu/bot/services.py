@@ -91,6 +91,7 @@ class Turn:
     text: str
     locale: str
     out: list[ChatMessage]
+    answer: knowledge.Entry | None = None  # written after the turn's transaction (it may ask a language model)
 
     def say(self, body: str) -> None:
         message = chat.post_bot_message(self.session, body)
@@ -109,6 +110,9 @@ def respond(session: ChatSession, message: ChatMessage) -> list[ChatMessage]:
         with translation.override(locale):
             _take_turn(turn, upload=bool(message.filename))
         conversation.save()
+    if turn.answer is not None:
+        with translation.override(locale):
+            _write_answer(turn, turn.answer)
     return turn.out
 
 
@@ -140,7 +144,7 @@ def _take_turn(turn: Turn, *, upload: bool) -> None:
     if pending == Conversation.Pending.CLARIFY and len(conversation.candidates) == 2:
         choice = 0 if _FIRST.search(turn.text) else 1 if _SECOND.search(turn.text) else None
         if choice is not None:
-            return _understood(turn, conversation.candidates[choice], None)
+            return _understood(turn, conversation.candidates[choice])
     return _recognise(turn)
 
 
@@ -160,7 +164,7 @@ def _recognise(turn: Turn) -> None:
     if (runner and runner != brains.OOS_LABEL and prediction.runner_up_score is not None
             and prediction.score - prediction.runner_up_score < CLARIFY_MARGIN):
         return _clarify(turn, [prediction.label, runner])
-    return _understood(turn, prediction.label, prediction.score)
+    return _understood(turn, prediction.label)
 
 
 def _title(key: str, locale: str) -> str:
@@ -175,7 +179,7 @@ def _clarify(turn: Turn, keys: list[str]) -> None:
              % {"first": _title(keys[0], turn.locale), "second": _title(keys[1], turn.locale)})
 
 
-def _understood(turn: Turn, key: str, score: float | None) -> None:
+def _understood(turn: Turn, key: str) -> None:
     turn.conversation.intent = key
     entry = _entry(key, turn.locale)
     if entry is None:  # withdrawn since the model was trained
@@ -221,11 +225,17 @@ def _answer(turn: Turn, key: str) -> None:
     entry = _entry(key, turn.locale)
     if entry is None:
         return _failed(turn, _("I am not sure I understood. Could you put it another way?"))
+    turn.answer = entry
+    turn.conversation.pending, turn.conversation.answers = Conversation.Pending.CONFIRM, turn.conversation.answers + 1
+
+
+def _write_answer(turn: Turn, entry: knowledge.Entry) -> None:
+    """The article's answer and the question whether it helped. Outside the turn's transaction: a configured
+    language model may take seconds, and no other writer should wait for it."""
     link = f"/help/{entry.key}/?lang={entry.locale}"
     body = _generated(turn, entry) or _excerpt(entry.text)
     turn.say(f"{entry.title}\n\n{body}\n\n" + _("More: %(link)s") % {"link": link})
     turn.say(_("Did this answer your question? (yes / no)"))
-    turn.conversation.pending, turn.conversation.answers = Conversation.Pending.CONFIRM, turn.conversation.answers + 1
 
 
 def _excerpt(text: str, limit: int = 400) -> str:
