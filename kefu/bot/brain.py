@@ -16,13 +16,17 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
 from kefu.bot.examples import article_examples
-from kefu.bot.intents import IntentModel
 from kefu.knowledge import selectors as knowledge
+
+if TYPE_CHECKING:
+    # scikit-learn takes about a second to import: every process that opens tickets imports this module,
+    # and only training needs it (unpickling a model imports it then).
+    from kefu.bot.intents import IntentModel
 
 OOS_LABEL = "__out_of_scope__"
 OUT_OF_SCOPE_FILE = Path(__file__).with_name("out_of_scope.json")
@@ -74,6 +78,8 @@ def train(texts: list[str] | None = None, labels: list[str] | None = None, *, re
         texts, labels, titles = knowledge_examples()
     if len(set(labels)) < 2:
         raise ValueError("the chatbot needs at least two published public articles (or labels) to learn from")
+    from kefu.bot.intents import IntentModel
+
     outside = out_of_scope_examples()
     model = IntentModel.train(texts + outside, labels + [OOS_LABEL] * len(outside), oos_label=OOS_LABEL)
     return Brain(model, revision, time.time(), len(texts), titles)
@@ -176,6 +182,8 @@ def train_categories() -> CategoryModel | None:
     usable = {slug for slug, n in counts.items() if n >= CATEGORY_MIN_PER_LABEL}
     if len(usable) < 2:
         return None
+    from kefu.bot.intents import IntentModel
+
     texts = [f"{subject}\n{description[:500]}" for subject, description, slug in rows if slug in usable]
     labels = [slug for _subject, _description, slug in rows if slug in usable]
     return CategoryModel(IntentModel.train(texts, labels), time.time(), len(texts))
