@@ -47,6 +47,7 @@ _YES = re.compile(r"^\s*(是|是的|有用|有帮助|解决了|好的|好|谢谢
                   r"thank you|solved|it helped|great|perfect)\b", re.IGNORECASE)
 _NO = re.compile(r"^\s*(不|没|否|没有|不是|没用|no|nope|n|not really|didn't|did not)\b", re.IGNORECASE)
 _ORDER = re.compile(r"\b[A-Za-z]{0,4}-?\d[\d-]{4,}\d\b")
+_MOBILE = re.compile(r"(?:\+?86)?1[3-9]\d{9}")  # a mainland mobile number is not an order number
 _FIRST = re.compile(r"^\s*(1|一|第一|第1|first|the first)", re.IGNORECASE)
 _SECOND = re.compile(r"^\s*(2|二|第二|第2|second|the second)", re.IGNORECASE)
 _CJK = re.compile(r"[\u3400-\u9fff]")
@@ -197,8 +198,8 @@ def _understood(turn: Turn, key: str) -> None:
 def _order_number(turn: Turn) -> str:
     facts = turn.conversation.facts
     if not facts.get("order_number"):
-        found = _ORDER.search(turn.text)
-        number = found.group() if found else turn.session.order_number
+        found = next((m.group() for m in _ORDER.finditer(turn.text) if not _MOBILE.fullmatch(m.group())), "")
+        number = found or turn.session.order_number
         if number:
             facts["order_number"] = number
     return str(facts.get("order_number", ""))

@@ -102,8 +102,9 @@ def test_the_bot_asks_for_the_order_number_then_answers_in_english(trained_bot):
     session = start()
     [question] = say(session, "when will I get my refund")
     assert question == "I can help with “How long a refund takes”. What is your order number?"
-    [retry] = say(session, "I don't have it here")
+    [retry] = say(session, "I don't have it here, call me on 13812345678")  # a mobile number is not one
     assert "could not find an order number" in retry
+    assert Conversation.objects.get(chat=session).facts.get("order_number") is None
     answer = say(session, "it is SO-20261101-001")
     assert answer[0].startswith("How long a refund takes") and "3-7 working days" in answer[0]
     assert answer[1] == "Did this answer your question? (yes / no)"
