@@ -22,7 +22,6 @@ import csv
 import datetime as dt
 import json
 import platform
-import re
 import sys
 import time
 from pathlib import Path
@@ -34,14 +33,10 @@ if str(ROOT) not in sys.path:
 
 from kefu.bot.examples import article_examples  # noqa: E402
 from kefu.bot.intents import IntentModel, evaluate  # noqa: E402
+from kefu.knowledge.retrieval import plain_text  # noqa: E402
 
 OUT_OF_SCOPE = json.loads((ROOT / "kefu" / "bot" / "out_of_scope.json").read_text(encoding="utf-8"))
-_MARKUP = re.compile(r"\]\([^)]*\)|[#*_`>|\[\]]+")
 
-
-def plain_text(markdown: str) -> str:
-    """The article's text as the product's index sees it (kefu.knowledge.selectors.plain_text, without Django)."""
-    return " ".join(_MARKUP.sub(" ", markdown).split())
 
 OOS = "oos"
 LANGUAGES = {"zh": "zh-hans", "en": "en"}  # eval file suffix → knowledge-base locale

@@ -70,9 +70,10 @@ def knowledge_examples() -> tuple[list[str], list[str], dict[str, dict[str, str]
     return texts, labels, titles
 
 
-def train(texts: list[str] | None = None, labels: list[str] | None = None, *, revision: str = "") -> Brain:
-    """A model from the given examples, or from the knowledge base when none are given."""
+def train(texts: list[str] | None = None, labels: list[str] | None = None) -> Brain:
+    """A model from the given examples (a CSV's: the worker leaves it alone), or from the knowledge base."""
     titles: dict[str, dict[str, str]] = {}
+    revision = ""
     if texts is None or labels is None:
         revision = knowledge_revision()
         texts, labels, titles = knowledge_examples()

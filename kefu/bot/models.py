@@ -10,6 +10,8 @@ from django.utils.translation import gettext_lazy as _
 
 from kefu.core.clock import now
 
+FACT_LABELS = {"order_number": _("Order number"), "product": _("Product")}
+
 
 class Conversation(models.Model):
     class Pending(models.TextChoices):
@@ -59,6 +61,11 @@ class Conversation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.chat_id}: {self.outcome or 'open'}"
+
+    def fact_items(self) -> list[tuple[str, str]]:
+        """The facts the bot collected, each with its name in words (the locale it keeps for itself left out)."""
+        return [(str(FACT_LABELS.get(name, name)), str(value)) for name, value in self.facts.items()
+                if name != "locale"]
 
 
 class UnansweredQuestion(models.Model):

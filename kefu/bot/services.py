@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 
 from kefu.accounts.models import AgentProfile, Presence
 from kefu.assist import triage
+from kefu.assist.labels import value_label
 from kefu.bot import brain as brains
 from kefu.bot import generative
 from kefu.bot.models import Conversation, UnansweredQuestion
@@ -321,18 +322,19 @@ def _handoff_ticket(turn: Turn, reason: str, judged: triage.Triage | None) -> Ti
     """The ticket the agent works from: the transcript, the intent, the facts; the customer's history is
     on the customer it belongs to."""
     conversation, session = turn.conversation, turn.session
-    facts = {k: v for k, v in conversation.facts.items() if k != "locale"}
+    facts = conversation.facts
     intent = _title(conversation.intent, turn.locale) if conversation.intent else ""
     lines = [_("Handed over by the assistant: %(reason)s.") % {
         "reason": Conversation.HandoffReason(reason).label}]
     if intent:
         lines.append(_("Detected intent: %(intent)s (score %(score)s)") % {
             "intent": intent, "score": conversation.intent_score})
-    if facts:
-        lines.append(_("Collected facts: %(facts)s") % {"facts": ", ".join(f"{k}={v}" for k, v in facts.items())})
+    if conversation.fact_items():
+        lines.append(_("Collected facts: %(facts)s") % {
+            "facts": "; ".join(f"{name}: {value}" for name, value in conversation.fact_items())})
     if judged is not None:
         lines.append(_("Sentiment: %(sentiment)s; escalation risk: %(risk)s") % {
-            "sentiment": judged.sentiment.value, "risk": judged.risk.value})
+            "sentiment": value_label(judged.sentiment.value), "risk": value_label(judged.risk.value)})
     said = [m.body for m in session.messages.filter(author_kind=ChatMessage.Author.CUSTOMER).order_by("seq")
             if m.body]
     subject = intent or (said[0].splitlines()[0][:80] if said else "") or _(

@@ -173,6 +173,15 @@ def _edit_distance(a: str, b: str) -> int:
     return rows[len(a)][len(b)]
 
 
+_EMPHASIS = re.compile(r"[*_`]+")
+_MARKUP = re.compile(r"\]\(\s*[^)\s]*\)|[#>|\[\]]+|^\s*[-+]\s+|^\s*\d+\.\s+", re.MULTILINE)
+
+
+def plain_text(markdown: str) -> str:
+    """Markdown without its markup, for the index, snippets and the chatbot's answers."""
+    return " ".join(_MARKUP.sub(" ", _EMPHASIS.sub("", markdown)).split())
+
+
 # ---------------------------------------------------------------------------------------------- highlights
 
 _LATIN = re.compile(r"[0-9a-z]+")

@@ -8,7 +8,6 @@ versions) moves: one small aggregate query per search keeps every process curren
 
 from __future__ import annotations
 
-import re
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -93,20 +92,11 @@ def catalog() -> Catalog:
                 .select_related("article").order_by("id"))
         entries = {v.pk: Entry(v.pk, v.article_id, v.article.key, v.locale, v.title, v.article.kind,
                                v.article.is_public, v.article.needs_order, v.article.category_id,
-                               tuple(v.questions), plain_text(v.body)) for v in rows}
+                               tuple(v.questions), retrieval.plain_text(v.body)) for v in rows}
         index = retrieval.SearchIndex(retrieval.Document(vid, e.locale, e.title, e.text, e.questions)
                                       for vid, e in entries.items())
         _catalog = Catalog(current, index, entries)
         return _catalog
-
-
-_EMPHASIS = re.compile(r"[*_`]+")
-_MARKUP = re.compile(r"\]\(\s*[^)\s]*\)|[#>|\[\]]+|^\s*[-+]\s+|^\s*\d+\.\s+", re.MULTILINE)
-
-
-def plain_text(markdown: str) -> str:
-    """Markdown without its markup, for the index, snippets and the chatbot's answers."""
-    return " ".join(_MARKUP.sub(" ", _EMPHASIS.sub("", markdown)).split())
 
 
 # ---------------------------------------------------------------------------------------------- search

@@ -83,6 +83,9 @@ def update_article(article: Article, *, actor: User, **fields: Any) -> Article:
     visibility takes effect at once (it moves the knowledge base's revision)."""
     _require_editor(actor)
     allowed = {"kind", "visibility", "category", "needs_order"}
+    if fields.get("kind", Article.Kind.FAQ) not in Article.Kind.values or \
+            fields.get("visibility", Article.Visibility.PUBLIC) not in Article.Visibility.values:
+        raise DomainError(_("Choose a kind and a visibility from the lists."), code="invalid_choice")
     changes = {}
     for name, value in fields.items():
         if name not in allowed:

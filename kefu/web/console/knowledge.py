@@ -83,13 +83,21 @@ def article_edit(request: StaffRequest, key: str) -> HttpResponse:
     locale = _locale(request.POST.get("locale") or request.GET.get("locale"))
     if request.method == "POST":
         try:
-            services.save_draft(article, locale=locale, **_draft(request), actor=request.user)
+            if request.POST.get("action") == "settings":
+                services.update_article(
+                    article, kind=request.POST.get("kind", ""), visibility=request.POST.get("visibility", ""),
+                    category=_category(request.POST.get("category", "")),
+                    needs_order=request.POST.get("needs_order") == "on", actor=request.user)
+                done = _("The article's settings are saved.")
+            else:
+                services.save_draft(article, locale=locale, **_draft(request), actor=request.user)
+                done = _("Draft saved.")
         except PermissionDenied as exc:
             raise DjangoPermissionDenied(exc.message) from None
         except DomainError as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(request, _("Draft saved."))
+            messages.success(request, done)
         return redirect(f"{request.path}?locale={locale}")
     versions = selectors.history(article, locale)
     current = next((v for v in versions if v.state == "draft"), None) or next(
@@ -97,7 +105,8 @@ def article_edit(request: StaffRequest, key: str) -> HttpResponse:
     return render(request, "web/console/knowledge_edit.html", {
         "article": article, "locale": locale, "locales": Locale.choices, "versions": versions, "current": current,
         "questions": "\n".join(current.questions) if current else "", "feedback": selectors.feedback_summary(article),
-        "can_publish": request.user.role in services.PUBLISHERS})
+        "can_publish": request.user.role in services.PUBLISHERS, "categories": KnowledgeCategory.objects.all(),
+        "kinds": Article.Kind.choices, "visibilities": Article.Visibility.choices})
 
 
 @require_POST

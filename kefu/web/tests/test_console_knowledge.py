@@ -61,3 +61,19 @@ def test_a_refused_first_draft_leaves_no_empty_article_behind():
     form["body"] = "One year."
     assert agent.post("/console/knowledge/new/", form).status_code == 302  # the key is still free
     assert ArticleVersion.objects.filter(article__key="warranty").count() == 1
+
+
+def test_a_supervisor_makes_a_published_article_internal_and_it_leaves_the_help_center():
+    article = factories.article("refund-limits", texts={"en": ("Refund limits", "Up to 200 CNY.")})
+    settings = {"action": "settings", "kind": "article", "visibility": "internal", "category": ""}
+    agent = _client(Role.AGENT)
+    assert agent.post(f"/console/knowledge/{article.key}/", settings).status_code == 403  # publishers only
+    assert Client().get("/help/refund-limits/").status_code == 200
+    supervisor = _client(Role.SUPERVISOR)
+    supervisor.post(f"/console/knowledge/{article.key}/", settings)
+    assert Client().get("/help/refund-limits/").status_code == 404
+    article.refresh_from_db()
+    assert (article.kind, article.visibility) == ("article", "internal")
+    bad = supervisor.post(f"/console/knowledge/{article.key}/", {**settings, "kind": "poem"}, follow=True,
+                          HTTP_ACCEPT_LANGUAGE="en")
+    assert "Choose a kind and a visibility from the lists." in bad.content.decode()
