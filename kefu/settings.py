@@ -68,6 +68,9 @@ INSTALLED_APPS = [
     "kefu.knowledge",
     "kefu.bot",
     "kefu.assist",
+    "kefu.collaboration",
+    "kefu.feedback",
+    "kefu.quality",
     "kefu.api",
     "kefu.web",
 ]

@@ -186,6 +186,8 @@ class Ticket(models.Model):
             models.Index(fields=["chosen_solution"], name="ticket_chosen_solution",
                          condition=Q(chosen_solution__isnull=False)),
             models.Index(fields=["merged_into"], name="ticket_merged_into", condition=Q(merged_into__isnull=False)),
+            # Surveys go out and QA samples are drawn by the time of closure.
+            models.Index(fields=["closed_at"], name="ticket_closed_at", condition=Q(closed_at__isnull=False)),
         ]
 
     def __str__(self) -> str:

@@ -106,6 +106,16 @@ def _record(ticket: Ticket, type_: str, *, actor: User | None, public: bool = Fa
     return event
 
 
+def record_ticket_event(ticket: Ticket, type_: str, *, actor: User | None, public: bool = False,
+                        **payload: Any) -> TicketEvent:
+    """A step taken elsewhere (a collaboration request, a survey, a QA review) on the ticket's timeline.
+
+    The caller holds the transaction of its own write; the event moves the clocks and the routing like any
+    other, and is the audit row. ``public`` events are shown to the customer.
+    """
+    return _record(ticket, type_, actor=actor, public=public, **payload)
+
+
 def _touch(ticket: Ticket, *fields: str) -> None:
     ticket.updated_at = now()
     ticket.save(update_fields=[*fields, "updated_at"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
@@ -170,4 +171,16 @@ def describe(event: TicketEvent) -> str:
                     "clock": _clock(p), "before": p.get("before") or "—"}
             return _("Escalated after the %(clock)s deadline: %(before)s → %(after)s.") % {
                 "clock": _clock(p), "before": p.get("before") or "—", "after": p.get("after", "")}
+    for describe_area in _area_describers():
+        sentence = describe_area(event.type, p)
+        if sentence is not None:
+            return sentence
     return _("Event: %(type)s") % {"type": event.type}
+
+
+def _area_describers() -> list[Callable[[str, dict[str, Any]], str | None]]:
+    # The collaboration, survey and QA pages describe their own events (None: not one of theirs).
+    from kefu.web.console import collaboration, feedback, quality
+
+    return [collaboration.describe_event, feedback.describe_event, quality.describe_event]
+

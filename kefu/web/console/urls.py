@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, path
 
-from kefu.web.console import assist, knowledge, routing, views
+from kefu.web.console import assist, collaboration, feedback, knowledge, quality, routing, views
 
 urlpatterns: list[URLPattern] = [
     path("console/tickets/", views.ticket_list, name="console_tickets"),
@@ -44,4 +44,8 @@ urlpatterns: list[URLPattern] = [
     path("console/knowledge/gaps/", knowledge.knowledge_gaps, name="console_knowledge_gaps"),
     path("console/knowledge/<slug:key>/", knowledge.article_edit, name="console_knowledge_edit"),
     path("console/knowledge/<slug:key>/publish/", knowledge.article_publish, name="console_knowledge_publish"),
+    # The closed loop's later stages keep their routes beside their views.
+    *collaboration.urlpatterns,
+    *feedback.urlpatterns,
+    *quality.urlpatterns,
 ]

@@ -188,6 +188,7 @@ def ticket_detail(request: StaffRequest, ticket_id: int) -> HttpResponse:
         message.email_auth = email_auth.get(message.pk)  # type: ignore[attr-defined]
     return render(request, "web/console/ticket_detail.html", {
         **assist_context(request, ticket),
+        **_later_stage_panels(request, ticket),
         "ticket": ticket,
         "customer": customer,
         "thread": thread,
@@ -211,6 +212,14 @@ def ticket_detail(request: StaffRequest, ticket_id: int) -> HttpResponse:
         "update_due": next((c for c in clocks if c.kind == "update" and c.is_open), None),
         "sla": sla_selectors.policy_of(ticket),
     })
+
+
+def _later_stage_panels(request: StaffRequest, ticket: Ticket) -> dict[str, Any]:
+    # Imported here: those pages import this module for staff_required.
+    from kefu.web.console import collaboration, feedback, quality
+
+    return {**collaboration.ticket_panel(request, ticket), **feedback.ticket_panel(request, ticket),
+            **quality.ticket_panel(request, ticket)}
 
 
 def _act(request: StaffRequest, ticket_id: int, perform: Callable[[Ticket], str]) -> HttpResponse:

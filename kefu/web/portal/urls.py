@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, path
 
-from kefu.web.portal import helpcenter, views
+from kefu.web.portal import helpcenter, survey, views
 
 _TICKET = "portal/tickets/<int:ticket_id>/"
 _TRACK = "t/<str:token>/"
@@ -29,4 +29,5 @@ urlpatterns: list[URLPattern] = [
     path(_TRACK + "confirm/", views.track_confirm, name="track_confirm"),
     path(_TRACK + "object/", views.track_object, name="track_object"),
     path(_TRACK + "files/<int:attachment_id>/", views.track_attachment, name="track_attachment"),
+    *survey.urlpatterns,
 ]
