@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "kefu.bot",
     "kefu.assist",
     "kefu.collaboration",
+    "kefu.approvals",
     "kefu.feedback",
     "kefu.quality",
     "kefu.api",

@@ -180,7 +180,7 @@ def describe(event: TicketEvent) -> str:
 
 def _area_describers() -> list[Callable[[str, dict[str, Any]], str | None]]:
     # The collaboration, survey and QA pages describe their own events (None: not one of theirs).
-    from kefu.web.console import collaboration, feedback, quality
+    from kefu.web.console import approvals, collaboration, feedback, quality
 
-    return [collaboration.describe_event, feedback.describe_event, quality.describe_event]
+    return [collaboration.describe_event, approvals.describe_event, feedback.describe_event, quality.describe_event]
 

@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, path
 
-from kefu.web.console import assist, collaboration, feedback, knowledge, quality, routing, views
+from kefu.web.console import approvals, assist, collaboration, feedback, knowledge, quality, routing, views
 
 urlpatterns: list[URLPattern] = [
     path("console/tickets/", views.ticket_list, name="console_tickets"),
@@ -46,6 +46,7 @@ urlpatterns: list[URLPattern] = [
     path("console/knowledge/<slug:key>/publish/", knowledge.article_publish, name="console_knowledge_publish"),
     # The closed loop's later stages keep their routes beside their views.
     *collaboration.urlpatterns,
+    *approvals.urlpatterns,
     *feedback.urlpatterns,
     *quality.urlpatterns,
 ]

@@ -216,9 +216,10 @@ def ticket_detail(request: StaffRequest, ticket_id: int) -> HttpResponse:
 
 def _later_stage_panels(request: StaffRequest, ticket: Ticket) -> dict[str, Any]:
     # Imported here: those pages import this module for staff_required.
-    from kefu.web.console import collaboration, feedback, quality
+    from kefu.web.console import approvals, collaboration, feedback, quality
 
-    return {**collaboration.ticket_panel(request, ticket), **feedback.ticket_panel(request, ticket),
+    return {**collaboration.ticket_panel(request, ticket), **approvals.ticket_panel(request, ticket),
+            **feedback.ticket_panel(request, ticket),
             **quality.ticket_panel(request, ticket)}
 
 
