@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
+from django.db.models import Count, QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -19,7 +20,7 @@ from kefu.accounts.models import Role
 from kefu.assist import abtest
 from kefu.assist.models import ReplyTemplate, TemplateUse
 from kefu.core import textsearch
-from kefu.core.errors import PermissionDenied
+from kefu.core.errors import NotFound, PermissionDenied
 from kefu.knowledge import selectors as knowledge
 from kefu.tickets.models import Ticket, TicketEvent, TicketSearchDocument
 from kefu.tickets.selectors import visible_tickets
@@ -158,6 +159,23 @@ def _one_variant_per_experiment(templates: list[ReplyTemplate], ticket_id: int) 
         variants.sort(key=lambda t: (t.variant, t.pk))
         chosen.append(variants[ticket_id % len(variants)])
     return chosen
+
+
+def reply_templates(actor: Any) -> QuerySet[ReplyTemplate]:
+    """Every template with how often it was used, for the console's list (staff)."""
+    if not getattr(actor, "is_staff_member", False):
+        raise PermissionDenied(_("Only staff see the reply templates."))
+    return (ReplyTemplate.objects.select_related("category").annotate(use_count=Count("uses"))
+            .order_by("-active", "name", "locale", "variant"))
+
+
+def get_reply_template_for_editing(actor: Any, template_id: int) -> ReplyTemplate:
+    if getattr(actor, "role", None) not in {Role.SUPERVISOR, Role.ADMIN}:
+        raise PermissionDenied(_("Only supervisors and administrators edit reply templates."))
+    template = ReplyTemplate.objects.filter(pk=template_id).first()
+    if template is None:
+        raise NotFound(_("No such reply template."))
+    return template
 
 
 # ---------------------------------------------------------------------------------------------- experiments

@@ -9,6 +9,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from kefu.assist.models import ReplyTemplate
 from kefu.customers.models import Channel, Tier
 from kefu.tickets import selectors
 from kefu.tickets.fivew1h import FIELDS as FIVE_W_ONE_H_FIELDS
@@ -185,3 +186,21 @@ def first_error(form: forms.Form) -> str:
         label = form.fields[field].label if field in form.fields else ""
         return f"{label}: {errors[0]}" if label else str(errors[0])
     return str(_("Please check the form."))
+
+
+class ReplyTemplateForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=100)
+    locale = forms.ChoiceField(label=_("Language"), choices=ReplyTemplate.Locale.choices)
+    body = forms.CharField(label=_("Text"), widget=forms.Textarea(attrs={"rows": 6}), max_length=5000, help_text=_(
+        "Variables: {customer_name}, {ticket_number}, {agent_name}, {order_number}, {tracking_link}"))
+    category = forms.ModelChoiceField(label=_("Category"), required=False, queryset=Category.objects.none())
+    keywords = forms.CharField(label=_("Keywords"), required=False, max_length=300,
+                               help_text=_("Words that make it a suggestion, separated by spaces or commas."))
+    experiment = forms.CharField(label=_("A/B experiment"), required=False, max_length=100,
+                                 help_text=_("Variants of one experiment share its name and are shown in turn."))
+    variant = forms.CharField(label=_("Variant"), required=False, max_length=10)
+    active = forms.BooleanField(label=_("Active"), required=False, initial=True)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["category"].queryset = selectors.active_categories()  # type: ignore[attr-defined]

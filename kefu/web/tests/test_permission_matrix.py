@@ -21,6 +21,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from kefu.accounts.models import Role, User
 from kefu.accounts.services import issue_api_token
 from kefu.api.urls import api
+from kefu.assist.models import ReplyTemplate
 from kefu.chat import services as chat_services
 from kefu.chat.selectors import file_url
 from kefu.customers.models import Customer
@@ -123,6 +124,9 @@ WEB_GROUPS = {
     "web:help_article": "help_article",  # public articles for everyone, internal ones for staff
     "web:help_feedback": "help_article",
     "web:console_experiments": "supervisor",
+    "web:console_templates": "staff",
+    "web:console_template_new": "supervisor",
+    "web:console_template_edit": "supervisor",
     "web:console_knowledge": "staff",
     "web:console_knowledge_new": "staff_write",
     "web:console_knowledge_gaps": "staff",
@@ -201,6 +205,7 @@ class World:
     held: dict[str, InboundEmail] = field(default_factory=dict)
     chat_file: Any = None
     articles: dict[str, Any] = field(default_factory=dict)
+    reply_templates: dict[str, Any] = field(default_factory=dict)
 
 
 def build_world() -> World:
@@ -248,6 +253,8 @@ def build_world() -> World:
         "photo.png", b"\x89PNG\r\n\x1a\n", "image/png"))[0]
     world.articles = {"own": factories.article("public-article"),
                       "foreign": factories.article("internal-article", visibility="internal")}
+    world.reply_templates = {variant: ReplyTemplate.objects.create(name=f"Greeting {variant}", body="Hello")
+                             for variant in ("own", "foreign")}
     world.channel_slug = ChannelEndpoint.objects.create(name="WeChat", kind=ChannelEndpoint.Kind.WECHAT,
                                                        slug="wechat").slug
     return world
@@ -272,6 +279,8 @@ def param_value(name: str, variant: str, world: World, role: str) -> Any:
         return world.channel_slug
     if name == "key":
         return world.articles[variant].key
+    if name == "template_id":
+        return world.reply_templates[variant].pk
     if name == "inbound_id":
         return world.held[variant].pk
     if name == "message_id":
@@ -330,6 +339,7 @@ def web_payload(name: str, world: World) -> dict[str, Any]:
         "web:track_object": {"reason": "no"},
         "web:create_token": {"name": "x"},
         "web:set_language": {"language": "en", "next": "/"},
+        "web:console_template_new": {"name": "From the matrix", "locale": "en", "body": "Hi {customer_name}"},
         "web:console_knowledge_new": {"key": "from-the-matrix", "title": "T", "body": "B", "locale": "en"},
         "web:help_feedback": {"helpful": "yes"},
         "web:preferences": {"language": "en", "time_zone": "Asia/Shanghai"},
