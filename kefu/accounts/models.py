@@ -37,6 +37,11 @@ class Department(models.Model):
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.SUPPORT)
     email = models.EmailField(_("email"), blank=True)
     active = models.BooleanField(_("active"), default=True)
+    calendar = models.ForeignKey(
+        "sla.BusinessCalendar", verbose_name=_("working hours"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+",
+        help_text=_("Collaboration requests' clocks run on these hours; empty for the default office hours."),
+    )
 
     class Meta:
         verbose_name = _("department / team")
