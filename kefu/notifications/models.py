@@ -134,6 +134,9 @@ TEMPLATE_VARIABLES = {
     "ticket_update": ("number", "subject", "customer_name", "summary", "body", "tracking_url"),
     "login_link": ("url", "minutes"),
     "staff_alert": ("name", "lines"),
+    "survey": ("number", "subject", "customer_name", "tracking_url", "survey_url", "days"),
+    "survey_reminder": ("number", "subject", "customer_name", "tracking_url", "survey_url", "expires_on"),
+    "survey_thanks": ("number", "subject", "customer_name", "tracking_url"),
 }
 
 
