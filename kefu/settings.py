@@ -251,6 +251,8 @@ LOGGING = {
 KEFU: dict[str, Any] = {
     "CORE_CUSTOMER_ANNUAL_SPEND": os.environ.get("KEFU_CORE_CUSTOMER_ANNUAL_SPEND", "5000"),
     "REEVALUATION_HOURS": int(os.environ.get("KEFU_REEVALUATION_HOURS", "12")),
+    # A resolved ticket the customer neither confirms nor objects to is closed after this many days.
+    "RESOLVED_AUTO_CLOSE_DAYS": float(os.environ.get("KEFU_RESOLVED_AUTO_CLOSE_DAYS", "7")),
     "ATTACHMENT_MAX_BYTES": int(os.environ.get("KEFU_ATTACHMENT_MAX_BYTES", str(10 * 1024 * 1024))),
     "ATTACHMENT_TYPES": _env_list(
         "KEFU_ATTACHMENT_TYPES",

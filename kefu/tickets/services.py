@@ -950,6 +950,36 @@ def confirm_resolution(ticket: Ticket, *, actor: User) -> Ticket:
     return ticket
 
 
+AUTO_CLOSE_BATCH = 200
+
+
+def close_unconfirmed_resolutions(limit: int = AUTO_CLOSE_BATCH) -> int:
+    """Close resolved tickets whose customer neither confirmed nor objected within RESOLVED_AUTO_CLOSE_DAYS
+    (the loop closes by silence; the survey follows closure). Each ticket in its own transaction, so one
+    that changed meanwhile is skipped, not lost. Returns how many were closed."""
+    cutoff = now() - dt.timedelta(days=settings.KEFU["RESOLVED_AUTO_CLOSE_DAYS"])
+    due = list(Ticket.objects.filter(status=Status.RESOLVED, resolved_at__lte=cutoff)
+               .order_by("resolved_at").values_list("pk", flat=True)[:limit])
+    return sum(_close_unconfirmed(pk, cutoff) for pk in due)
+
+
+@transaction.atomic
+def _close_unconfirmed(ticket_id: int, cutoff: dt.datetime) -> bool:
+    ticket = (Ticket.objects.select_for_update(of=("self",)).select_related("customer")
+              .filter(pk=ticket_id, status=Status.RESOLVED, resolved_at__lte=cutoff).first())
+    if ticket is None:
+        return False
+    before, after = _transition(ticket, Action.CONFIRM)
+    ticket.closed_at = now()
+    _touch(ticket, "status", "closed_at")
+    _record(ticket, "status_changed", actor=None, public=True, before=before, after=after, action=Action.CONFIRM,
+            auto_closed=True)
+    with translation.override(_customer_language(ticket)):
+        _notify_customer(ticket, _("We have closed your request, as we did not hear back after resolving it. "
+                                   "If the problem is still there, just write to us again."))
+    return True
+
+
 @transaction.atomic
 def object_to_resolution(ticket: Ticket, reason: str, *, actor: User) -> Ticket:
     """异议: the ticket reopens with a re-evaluation deadline; the fix must be verified again."""

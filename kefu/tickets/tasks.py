@@ -17,6 +17,11 @@ def reindex_ticket(ticket_id: int) -> bool:
     return True
 
 
+@periodic(seconds=300)
+def close_unconfirmed_resolutions() -> None:
+    services.close_unconfirmed_resolutions()
+
+
 @periodic(seconds=30)
 def merge_search_segments() -> None:
     services.merge_search_segments()

@@ -145,3 +145,29 @@ def test_only_when_no_agent_is_in_a_support_team_does_any_agent_take_a_ticket_wi
     empty_team = factories.department()
     unowned = factories.ticket(team=empty_team, auto_assign=True)
     assert (unowned.owner, unowned.team, unowned.status) == (None, empty_team, Status.NEW)
+
+
+def test_a_resolution_nobody_answers_closes_itself_after_the_window_and_tells_the_customer(settings):
+    settings.KEFU = {**settings.KEFU, "RESOLVED_AUTO_CLOSE_DAYS": 7}
+    agent = factories.staff()
+    resolved_at = dt.datetime(2026, 11, 2, 10, 0, tzinfo=dt.UTC)
+    answered, silent = (factories.worked_ticket(agent, customer_=factories.customer(language="en"))
+                        for _ in range(2))
+    with frozen_at(resolved_at):
+        for ticket in (answered, silent):
+            services.verify_fix(ticket, actor=agent)
+            services.resolve_ticket(ticket, actor=agent)
+        services.object_to_resolution(answered, "Not fixed", actor=answered.customer.user)
+    with frozen_at(resolved_at + dt.timedelta(days=6, hours=23)):
+        assert services.close_unconfirmed_resolutions() == 0
+    with frozen_at(resolved_at + dt.timedelta(days=7)):
+        assert services.close_unconfirmed_resolutions() == 1
+        assert services.close_unconfirmed_resolutions() == 0  # once
+    silent.refresh_from_db()
+    answered.refresh_from_db()
+    assert (silent.status, silent.closed_at) == (Status.CLOSED, resolved_at + dt.timedelta(days=7))
+    assert answered.status == Status.OPEN
+    closing = TicketEvent.objects.get(ticket=silent, type="status_changed", payload__auto_closed=True)
+    assert closing.public and closing.actor is None
+    notice = Notification.objects.filter(ticket_id=silent.pk, template="ticket_update").latest("pk")
+    assert "did not hear back" in notice.context["summary"]
