@@ -21,6 +21,7 @@ from kefu.assist import abtest
 from kefu.assist.models import ReplyTemplate, TemplateUse
 from kefu.core import textsearch
 from kefu.core.errors import NotFound, PermissionDenied
+from kefu.feedback import selectors as feedback
 from kefu.knowledge import selectors as knowledge
 from kefu.tickets.models import Ticket, TicketEvent, TicketSearchDocument
 from kefu.tickets.selectors import visible_tickets
@@ -187,10 +188,16 @@ class VariantOutcome:
     uses: int
     resolved: int  # resolved or closed, never reopened
     reopened: int
+    surveyed: int  # tickets whose customer answered the survey's "overall" question
+    satisfied: int  # of those, answered 4 or 5 (kefu.feedback: CSAT)
 
     @property
     def rate(self) -> float | None:
         return self.resolved / self.uses if self.uses else None
+
+    @property
+    def csat(self) -> float | None:
+        return self.satisfied / self.surveyed if self.surveyed else None
 
 
 @dataclass(frozen=True)
@@ -199,6 +206,8 @@ class ExperimentReport:
     variants: list[VariantOutcome]
     comparison: abtest.Comparison | None
     verdict: str
+    csat_comparison: abtest.Comparison | None
+    csat_verdict: str
 
 
 def experiment_reports(actor: Any) -> list[ExperimentReport]:
@@ -210,11 +219,13 @@ def experiment_reports(actor: Any) -> list[ExperimentReport]:
     templates = ReplyTemplate.objects.exclude(experiment="").order_by("experiment", "variant", "pk")
     for name, group in itertools.groupby(templates, key=lambda t: t.experiment):
         variants = [_outcome(template) for template in group]
-        comparison = None
+        comparison = csat_comparison = None
         if len(variants) >= 2:
             a, b = variants[0], variants[1]
             comparison = abtest.compare(a.resolved, a.uses, b.resolved, b.uses)
-        reports.append(ExperimentReport(name, variants, comparison, _verdict(variants, comparison)))
+            csat_comparison = abtest.compare(a.satisfied, a.surveyed, b.satisfied, b.surveyed)
+        reports.append(ExperimentReport(name, variants, comparison, _verdict(variants, comparison),
+                                        csat_comparison, _csat_verdict(variants, csat_comparison)))
     return reports
 
 
@@ -223,10 +234,13 @@ def _outcome(template: ReplyTemplate) -> VariantOutcome:
     uses = tickets.count()
     resolved = tickets.filter(status__in=_DONE, reopened_count=0).count()
     reopened = tickets.filter(reopened_count__gt=0).count()
-    return VariantOutcome(template, uses, resolved, reopened)
+    scores = feedback.overall_score_by_ticket(tickets.values_list("pk", flat=True))
+    satisfied = sum(1 for score in scores.values() if score >= feedback.SATISFIED_SCORE)
+    return VariantOutcome(template, uses, resolved, reopened, len(scores), satisfied)
 
 
 VERDICT_NO_DATA = gettext_lazy("Not enough data yet: at least %(n)s uses of each variant are needed.")
+CSAT_NO_DATA = gettext_lazy("Satisfaction: not enough survey answers yet (at least %(n)s per variant).")
 
 
 def _verdict(variants: list[VariantOutcome], comparison: abtest.Comparison | None) -> str:
@@ -238,4 +252,16 @@ def _verdict(variants: list[VariantOutcome], comparison: abtest.Comparison | Non
         return _("No significant difference (p = %(p)s).") % {"p": comparison.p_value}
     winner = variants[0] if comparison.better == "a" else variants[1]
     return _("Variant %(variant)s resolves more tickets without a reopen (p = %(p)s).") % {
+        "variant": winner.template.variant or winner.template.name, "p": comparison.p_value}
+
+
+def _csat_verdict(variants: list[VariantOutcome], comparison: abtest.Comparison | None) -> str:
+    if comparison is None:
+        return ""
+    if not comparison.enough_data:
+        return str(CSAT_NO_DATA) % {"n": abtest.MIN_USES}
+    if comparison.better is None:
+        return _("Satisfaction: no significant difference (p = %(p)s).") % {"p": comparison.p_value}
+    winner = variants[0] if comparison.better == "a" else variants[1]
+    return _("Variant %(variant)s leaves more customers satisfied (p = %(p)s).") % {
         "variant": winner.template.variant or winner.template.name, "p": comparison.p_value}

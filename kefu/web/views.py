@@ -14,7 +14,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from kefu.accounts.models import User
+from kefu.accounts.models import Role, User
 from kefu.accounts.selectors import time_zone_choices, tokens_of
 from kefu.accounts.services import issue_api_token, revoke_api_token, set_preferences
 from kefu.core.errors import DomainError
@@ -23,6 +23,8 @@ from kefu.core.errors import DomainError
 def home(request: HttpRequest) -> HttpResponse:
     if request.user.is_staff_member:  # type: ignore[union-attr]
         return redirect("web:console_tickets")
+    if request.user.role == Role.DEPARTMENT:  # type: ignore[union-attr]
+        return redirect("web:console_requests")
     return redirect("web:portal_home")
 
 

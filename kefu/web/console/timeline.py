@@ -118,6 +118,8 @@ def describe(event: TicketEvent) -> str:
             text = _("Status changed from “%(before)s” to “%(after)s”.") % {
                 "before": _status(p.get("before")), "after": _status(p.get("after"))}
             detail = p.get("reason") or p.get("summary")
+            if p.get("auto_closed"):
+                text += " " + _("Closed automatically: the customer neither confirmed nor objected.")
             if p.get("merged_into"):
                 text += " " + _("Merged into #%(number)s.") % {"number": p["merged_into"]}
             if detail:

@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from kefu.accounts.models import User
+from kefu.accounts.models import Role, User
 from kefu.assist import services as assist_services
 from kefu.chat import selectors as chat_selectors
 from kefu.core.downloads import download_response
@@ -71,6 +71,20 @@ def staff_required(view: View) -> View:
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not getattr(request.user, "is_staff_member", False):
+            raise Http404
+        return view(request, *args, **kwargs)
+
+    return cast(View, wrapper)
+
+
+def console_user_required(view: View) -> View:
+    """Pages that department members use too (the bell); everybody else but staff gets "not found"."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        user = request.user
+        if not (getattr(user, "is_staff_member", False)
+                or (getattr(user, "is_active", False) and getattr(user, "role", None) == Role.DEPARTMENT)):
             raise Http404
         return view(request, *args, **kwargs)
 
@@ -514,13 +528,13 @@ def at_risk(request: StaffRequest) -> HttpResponse:
 
 
 @require_GET
-@staff_required
+@console_user_required
 def alerts(request: StaffRequest) -> HttpResponse:
     return render(request, "web/console/alerts.html", {"alerts": alert_selectors.recent_alerts(request.user)})
 
 
 @require_POST
-@staff_required
+@console_user_required
 def alerts_read(request: StaffRequest) -> HttpResponse:
     alert_services.mark_alerts_read(request.user)
     return redirect("web:console_alerts")

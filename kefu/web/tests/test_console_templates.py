@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from kefu.accounts.models import Role
+from kefu.accounts.models import Role, User
 from kefu.assist.models import ReplyTemplate
 from kefu.core.models import AuditEntry
 from kefu.testing import factories
@@ -13,7 +13,7 @@ from kefu.testing import factories
 pytestmark = pytest.mark.django_db
 
 
-def _client(role: str) -> tuple[Client, object]:
+def _client(role: str) -> tuple[Client, User]:
     client, user = Client(), factories.staff(role)
     client.force_login(user)
     return client, user

@@ -8,9 +8,11 @@ for an object that does not exist.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -21,11 +23,20 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from kefu.accounts.models import Role, User
 from kefu.accounts.services import issue_api_token
 from kefu.api.urls import api
+from kefu.approvals import services as approvals
+from kefu.approvals.models import DecisionKind
 from kefu.assist.models import ReplyTemplate
 from kefu.chat import services as chat_services
 from kefu.chat.selectors import file_url
+from kefu.collaboration import services as collaboration
+from kefu.core.clock import now
 from kefu.customers.models import Customer
+from kefu.feedback import services as feedback
+from kefu.feedback.models import FollowUpTask
 from kefu.inbox.models import ChannelEndpoint, InboundEmail
+from kefu.notifications.models import Notification
+from kefu.quality import services as quality
+from kefu.quality.models import ReworkTask
 from kefu.testing import factories
 from kefu.tickets import services
 from kefu.tickets.models import Attachment, SolutionOption, Ticket
@@ -68,6 +79,17 @@ def expected(group: str, role: str, variant: str) -> bool:
         "help_article": variant == "own" or role in STAFF,  # own: a public article, foreign: an internal one
         "staff_write_get_staff": role in STAFF,  # QA may read the editor; its POST is refused (tested apart)
         "signed": False,  # a channel's own signature is the credential: no session opens it
+        # Collaboration: department members work their own department's requests; staff read the requests on
+        # tickets they see; the owner's side raises requests and meetings ("staff_ticket_write": by then the
+        # matrix's agent has made itself the owner of its own ticket through console_assign).
+        "collaborator": role in STAFF or role == "department",
+        "collab_request": (role == "department" and variant == "own") or sees_ticket,
+        "department_step": role == "department" and variant == "own",
+        "collab_ledger": role in {"supervisor", "admin", "department"},
+        "reviewer": role in {"qa", "supervisor", "admin"},
+        "survey_results": role in {"qa", "supervisor", "admin"},
+        "rework": role in {"supervisor", "admin"} or (role == "agent" and variant == "own"),
+        "requester": False,  # only whoever asked may withdraw a request: nobody of the matrix's roles did
     }
     return rules[group]
 
@@ -95,8 +117,8 @@ WEB_GROUPS = {
     "web:console_merge": "staff_ticket_write",
     "web:console_attachment": "staff_ticket",
     "web:console_at_risk": "staff",  # lists only the tickets the reader may see (tested in kefu/web/tests)
-    "web:console_alerts": "staff",  # one's own alerts only
-    "web:console_alerts_read": "staff",
+    "web:console_alerts": "collaborator",  # one's own alerts only
+    "web:console_alerts_read": "collaborator",
     "web:console_customers": "staff",
     "web:console_customer": "staff_customer",
     "web:console_customer_merge": "staff_customer",
@@ -145,6 +167,32 @@ WEB_GROUPS = {
     "web:track_confirm": "track",
     "web:track_object": "track",
     "web:track_attachment": "track",
+    "web:console_requests": "collaborator",
+    "web:console_request": "collab_request",
+    "web:console_request_step": "department_step",  # accepting is the department's step (the owner's are tested apart)
+    "web:console_raise_request": "staff_ticket_write",
+    "web:console_meeting": "staff_ticket_write",
+    "web:console_meeting_plan": "staff_ticket_write",
+    "web:console_share_plan": "staff_ticket_write",
+    "web:console_collaboration_ledger": "collab_ledger",
+    "web:console_approvals": "supervisor",
+    "web:console_approval_decide": "supervisor",  # an agent's request within the supervisors' limit
+    "web:console_authority": "admin",
+    "web:console_record_decision": "staff_ticket_write",
+    "web:console_withdraw_decision": "requester",
+    "web:console_followups": "supervisor",
+    "web:console_followup": "supervisor",
+    "web:console_survey_results": "survey_results",
+    "web:console_survey_questions": "admin",
+    "web:survey": "track",  # the survey's single-use link is the credential, whoever holds it
+    "web:survey_panel": "track",
+    "web:console_qa": "reviewer",
+    "web:console_qa_review": "reviewer",
+    "web:console_qa_calibration": "reviewer",
+    "web:console_qa_scorecards": "reviewer",
+    "web:console_qa_rates": "reviewer",
+    "web:console_rework": "staff",  # one's own tasks; reviewers see all
+    "web:console_rework_done": "rework",
     "admin:index": "admin_site",
     "admin:login": "public",
     "admin:password_change": "admin_site",
@@ -206,11 +254,18 @@ class World:
     chat_file: Any = None
     articles: dict[str, Any] = field(default_factory=dict)
     reply_templates: dict[str, Any] = field(default_factory=dict)
+    requests: dict[str, Any] = field(default_factory=dict)
+    meetings: dict[str, Any] = field(default_factory=dict)
+    decisions: dict[str, Any] = field(default_factory=dict)
+    followups: dict[str, Any] = field(default_factory=dict)
+    survey_tokens: dict[str, str] = field(default_factory=dict)
+    rework: dict[str, Any] = field(default_factory=dict)
 
 
 def build_world() -> World:
     world = World()
     team_a, team_b = factories.department("Team A"), factories.department("Team B")
+    finance = factories.department("Finance", kind="other")
     writer_a = factories.staff(Role.AGENT, teams=(team_a,))
     writer_b = factories.staff(Role.AGENT, teams=(team_b,))
     world.users = {
@@ -220,7 +275,7 @@ def build_world() -> World:
         "supervisor": factories.staff(Role.SUPERVISOR),
         "admin": factories.staff(Role.ADMIN),
         "qa": factories.staff(Role.QA),
-        "department": factories.staff(Role.DEPARTMENT, teams=(factories.department("Finance", kind="other"),)),
+        "department": factories.staff(Role.DEPARTMENT, teams=(finance,)),
     }
     for variant, team, writer in (("own", team_a, writer_a), ("foreign", team_b, writer_b)):
         customer = factories.customer()
@@ -255,12 +310,67 @@ def build_world() -> World:
                       "foreign": factories.article("internal-article", visibility="internal")}
     world.reply_templates = {variant: ReplyTemplate.objects.create(name=f"Greeting {variant}", body="Hello")
                              for variant in ("own", "foreign")}
+    logistics = factories.department("Logistics", kind="other")
+    _closing_stages(world, {"own": (team_a, writer_a, finance), "foreign": (team_b, writer_b, logistics)})
     world.channel_slug = ChannelEndpoint.objects.create(name="WeChat", kind=ChannelEndpoint.Kind.WECHAT,
                                                        slug="wechat").slug
     return world
 
 
-def param_value(name: str, variant: str, world: World, role: str) -> Any:
+def _closing_stages(world: World, sides: dict[str, tuple[Any, User, Any]]) -> None:
+    """A collaboration request, a meeting, an approval request, a bad survey's follow-up and a QA rework task
+    on each side (own: the matrix's agent's where it matters)."""
+    due = now() + dt.timedelta(days=2)
+    reviewer = factories.staff(Role.QA)
+    for variant, (team, writer, department) in sides.items():
+        ticket = world.tickets[variant]
+        world.requests[variant] = collaboration.raise_request(
+            ticket, department=department, need="Check the refund", deliverable="A yes or no",
+            acceptance_standard="Signed off", due_at=due, actor=writer)
+        world.meetings[variant] = collaboration.record_meeting(
+            ticket, held_at=now(), decisions="Refund it", other_participants="Finance", actor=writer)
+        world.decisions[variant] = approvals.record_decision(
+            ticket, kind=DecisionKind.objects.get(key="refund"), amount=Decimal("500"), reason="Broken twice",
+            actor=writer)
+        closed = _closed_ticket(writer if variant == "foreign" else world.users["agent"], team)
+        survey = feedback.survey_ticket(closed.pk)
+        assert survey is not None
+        token = _survey_token(closed)
+        feedback.submit_survey(token, {"attitude": "2", "speed": "2", "solution": "2", "overall": "2", "nps": "3",
+                                       "comment": ""})
+        world.survey_tokens[variant] = token
+        world.followups[variant] = FollowUpTask.objects.get(ticket=closed)
+        review = quality.start_review(closed, actor=reviewer)
+        quality.save_review(review, scores=dict.fromkeys(review.scorecard.criteria.values_list("pk", flat=True), 0),
+                            submit=True, actor=reviewer)
+        world.rework[variant] = ReworkTask.objects.get(ticket=closed)
+
+
+def _closed_ticket(owner: User | None, team: Any) -> Ticket:
+    assert owner is not None
+    ticket = factories.ticket(team=team, customer_=factories.customer(language="en"))
+    services.accept_ticket(ticket, actor=owner)
+    services.verify_fix(ticket, actor=owner)
+    services.resolve_ticket(ticket, actor=owner)
+    return services.confirm_resolution(ticket, actor=ticket.customer.user)
+
+
+def _survey_token(ticket: Ticket) -> str:
+    url = str(Notification.objects.get(ticket_id=ticket.pk, template="survey").context["survey_url"])
+    return url.rstrip("/").rsplit("/", 1)[1]
+
+
+def param_value(name: str, variant: str, world: World, role: str, route_name: str = "") -> Any:
+    if name == "token" and route_name.startswith("web:survey"):
+        return world.survey_tokens[variant]
+    if name == "task_id":
+        return (world.rework if route_name == "web:console_rework_done" else world.followups)[variant].pk
+    if name == "request_id":
+        return world.requests[variant].pk
+    if name == "meeting_id":
+        return world.meetings[variant].pk
+    if name == "decision_id":
+        return world.decisions[variant].pk
     if name == "ticket_id":
         return world.tickets[variant].pk
     if name == "attachment_id":
@@ -339,6 +449,11 @@ def web_payload(name: str, world: World) -> dict[str, Any]:
         "web:track_object": {"reason": "no"},
         "web:create_token": {"name": "x"},
         "web:set_language": {"language": "en", "next": "/"},
+        "web:console_request_step": {"step": "accept", "text": "On it"},
+        "web:console_raise_request": {"department": "", "need": "x"},
+        "web:console_approval_decide": {"action": "approve", "reason": "Fine"},
+        "web:console_record_decision": {"kind": "refund", "amount": "10", "reason": "Late parcel"},
+        "web:console_rework_done": {"note": "Called the customer"},
         "web:console_template_new": {"name": "From the matrix", "locale": "en", "body": "Hi {customer_name}"},
         "web:console_knowledge_new": {"key": "from-the-matrix", "title": "T", "body": "B", "locale": "en"},
         "web:help_feedback": {"helpful": "yes"},
@@ -407,7 +522,7 @@ def test_web_permission_matrix():
             group = WEB_GROUPS.get(name) or "admin_site"
             params = _PARAM.findall(route)
             for variant in ("own", "foreign") if params else ("own",):
-                values = {p: param_value(p, variant, world, role) for p in params}
+                values = {p: param_value(p, variant, world, role, name) for p in params}
                 path, response = _web_request(client, route, name, values, world)
                 if name.endswith(":logout"):
                     client = _client(world, role)  # sign in again for the next route

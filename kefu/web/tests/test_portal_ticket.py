@@ -274,7 +274,7 @@ def test_attachment_of_another_ticket_is_404(client):
     assert client.get(_track(mine, f"files/{attachment.pk}/")).status_code == 404
 
 
-def test_only_intake_sign_in_and_tracking_routes_of_the_portal_are_open_without_account():
+def test_only_intake_sign_in_tracking_and_survey_routes_of_the_portal_are_open_without_account():
     from kefu.web.portal.urls import urlpatterns
 
     open_routes = {p.name for p in urlpatterns if not getattr(p.callback, "login_required", True)}
@@ -282,4 +282,5 @@ def test_only_intake_sign_in_and_tracking_routes_of_the_portal_are_open_without_
         "portal_submit", "portal_submitted", "portal_login_link", "portal_login_link_confirm",
         "help_center", "help_article", "help_feedback",
         "track", "track_reply", "track_choose", "track_confirm", "track_object", "track_attachment",
+        "survey", "survey_panel",
     }

@@ -27,6 +27,8 @@ PUBLIC_ROUTES = {
     "web:track_confirm": "the tracking token is the credential",
     "web:track_object": "the tracking token is the credential",
     "web:track_attachment": "the tracking token is the credential",
+    "web:survey": "the satisfaction survey: its single-use link is the credential, rate-limited per network",
+    "web:survey_panel": "joining the experience panel from the survey's thank-you page, by the same link",
     "admin:login": "the admin's sign-in form",
     "api:openapi-json": "the published API contract",
     "api:openapi-view": "the API documentation page",
