@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+from decimal import Decimal
 from pathlib import Path
 
 from django.db import transaction
+from django.utils import timezone
 
 from kefu.accounts.models import Department, Presence, Role, Skill, User
 from kefu.accounts.services import create_staff_user
+from kefu.approvals import services as approvals
+from kefu.approvals.models import DecisionKind
+from kefu.collaboration import services as collaboration
+from kefu.core.clock import now
+from kefu.customers.models import Customer
 from kefu.customers.services import add_order_reference, create_customer
+from kefu.feedback import services as feedback
 from kefu.knowledge.services import import_knowledge
+from kefu.notifications.models import Notification
+from kefu.quality import services as quality
 from kefu.routing import services as routing
 from kefu.routing.models import Queue, RoutingRule
 from kefu.tickets import services
-from kefu.tickets.models import Category
+from kefu.tickets.models import Category, Ticket
 
 DEMO_KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge" / "demo_kb.json"
 DEMO_PASSWORD = "kefu-demo-2026"  # noqa: S105 (printed on purpose for the local demo)
@@ -85,11 +96,41 @@ def load_demo() -> list[tuple[str, str, str]]:
                          description="Please send the VAT invoice for my October order.",
                          category=categories["consultation"], auto_assign=False)
     _demo_routing(teams, staff)
+    _demo_closed_loop(teams, staff, refund, alice, categories["service-request"])
     import_knowledge(json.loads(DEMO_KNOWLEDGE.read_text(encoding="utf-8")), actor=None)
     return [(u, DEMO_PASSWORD, str(dict(Role.choices)[r])) for u, _n, r, _t in DEMO_LOGINS] + [
         ("zhangsan@example.com", DEMO_PASSWORD, "Customer (VIP by spend)"),
         ("alice@example.com", DEMO_PASSWORD, "Customer"),
     ]
+
+
+def _demo_closed_loop(teams: dict[str, Department], staff: dict[str, User], refund: Ticket, alice: Customer,
+                      category: Category) -> None:
+    """The later stages with something in them: a request to finance, an approval waiting for the
+    supervisor, and a closed ticket whose bad survey opened a follow-up and put it in today's QA sample."""
+    owner = refund.owner or staff["agent"]
+    collaboration.raise_request(
+        refund, department=teams["财务部"], need="核实订单 SO-20261101-001 的退款打款状态",
+        deliverable="打款流水号，或打款失败的原因", acceptance_standard="附银行回单截图",
+        context="客户 11 月 1 日申请退款，至今未到账。", due_at=now() + dt.timedelta(days=1), actor=owner)
+    approvals.record_decision(refund, kind=DecisionKind.objects.get(key="compensation"), amount=Decimal("300"),
+                              reason="退款延误超过两周，补偿 300 元优惠券", actor=owner)
+    parcel = services.open_ticket(
+        customer=alice, subject="Wrong size delivered", actor=alice.user, team=teams["售后服务"],
+        description="I ordered the jacket in M and received an XL.", category=category)
+    if parcel.owner is None:
+        services.accept_ticket(parcel, actor=staff["agent"])
+    agent = parcel.owner or staff["agent"]
+    services.reply_to_customer(parcel, "Sorry about that: a replacement in M is on its way.", actor=agent)
+    services.verify_fix(parcel, actor=agent, note="Replacement shipped, tracking SF1234567")
+    services.resolve_ticket(parcel, actor=agent, summary="Replacement in M shipped.")
+    services.confirm_resolution(parcel, actor=alice.user)
+    feedback.survey_ticket(parcel.pk)
+    link = str(Notification.objects.get(ticket_id=parcel.pk, template="survey").context["survey_url"])
+    feedback.submit_survey(link.rstrip("/").rsplit("/", 1)[1], {
+        "attitude": "4", "speed": "2", "solution": "3", "overall": "3", "nps": "6",
+        "comment": "It took a week to get the right size."})
+    quality.sample_day(timezone.localdate(now()))
 
 
 def _demo_routing(teams: dict[str, Department], staff: dict[str, User]) -> None:

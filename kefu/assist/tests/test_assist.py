@@ -175,3 +175,32 @@ def test_an_unsure_triage_takes_the_category_past_tickets_had():
     assert ticket.category is not None and ticket.category.slug == "complaint"
     assert ticket.triage["category"] == {"value": "complaint", "confidence": 0.6, "reasons": [["past_tickets", ""]]}
     assert "learnt from past tickets" in _page(agent, ticket)
+
+
+def test_experiment_report_compares_the_satisfaction_of_the_customers_each_variant_served():
+    from kefu.feedback import services as feedback
+    from kefu.notifications.models import Notification
+
+    agent = factories.staff(Role.AGENT)
+    a = ReplyTemplate.objects.create(name="Thanks", locale="en", body="A", experiment="thanks", variant="A")
+    b = ReplyTemplate.objects.create(name="Thanks", locale="en", body="B", experiment="thanks", variant="B")
+    for template, satisfied in ((a, 18), (b, 5)):
+        for n in range(20):
+            customer = factories.customer(language="en")  # a customer is surveyed once a month at most
+            ticket = factories.ticket(customer)
+            services.accept_ticket(ticket, actor=agent)
+            TemplateUse.objects.create(template=template, ticket=ticket, agent=agent)
+            _resolve(ticket, agent, "done")
+            services.confirm_resolution(ticket, actor=customer.user)
+            feedback.survey_ticket(ticket.pk)
+            link = str(Notification.objects.get(ticket_id=ticket.pk, template="survey").context["survey_url"])
+            score = "5" if n < satisfied else "2"
+            feedback.submit_survey(link.rstrip("/").rsplit("/", 1)[1], {
+                "attitude": score, "speed": score, "solution": score, "overall": score, "nps": "8", "comment": ""})
+    [report] = selectors.experiment_reports(factories.staff(Role.SUPERVISOR))
+    assert [(v.surveyed, v.satisfied) for v in report.variants] == [(20, 18), (20, 5)]
+    client = Client()
+    client.force_login(factories.staff(Role.SUPERVISOR))
+    page = client.get("/console/experiments/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Variant A leaves more customers satisfied (p = 0.0" in page
+    assert "90 %" in page and "25 %" in page  # each variant's CSAT
