@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "kefu.approvals",
     "kefu.feedback",
     "kefu.quality",
+    "kefu.analytics",
     "kefu.api",
     "kefu.web",
 ]

@@ -1,0 +1,200 @@
+"""Keeping the roll-ups current: the event log is read in order, a batch at a time, and each event adds to the
+day's counters (docs/metrics.md defines what each counts).
+
+The roll-up runs seconds behind the events (``LAG``) so that a transaction still writing earlier events is not
+overtaken; it is idempotent per batch (the cursor moves in the same transaction as the counters). A ticket's
+breakdown values are read when its event is rolled up, seconds after it happened.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from kefu.analytics.models import Fact, RollupCursor, TicketFacts
+from kefu.core.clock import now
+from kefu.tickets.models import Ticket, TicketEvent
+
+DIMENSIONS = ("channel", "category", "team", "agent", "tier", "priority")
+LAG = dt.timedelta(seconds=5)
+BATCH = 2000
+# Upper bounds (seconds) of the duration buckets medians and percentiles are read from; the last is open.
+DURATION_BUCKETS = (60, 300, 900, 1800, 3600, 2 * 3600, 4 * 3600, 8 * 3600, 24 * 3600, 48 * 3600, 72 * 3600,
+                    7 * 86400, 14 * 86400, 30 * 86400)
+SATISFIED = 4  # CSAT counts answers of 4 and 5 to "overall" (kefu.feedback)
+PROMOTER, DETRACTOR = 9, 6
+
+Dims = dict[str, str]
+Key = tuple[dt.date, str, str, str]
+
+
+def dims_of(ticket: Ticket) -> Dims:
+    return {"channel": ticket.channel, "category": str(ticket.category_id or ""), "team": str(ticket.team_id or ""),
+            "agent": str(ticket.owner_id or ""), "tier": ticket.customer.tier, "priority": ticket.priority}
+
+
+def local_day(moment: dt.datetime) -> dt.date:
+    return timezone.localtime(moment).date()
+
+
+def bucket_of(seconds: float) -> int:
+    return bisect.bisect_left(DURATION_BUCKETS, seconds)
+
+
+class Deltas:
+    """Counter changes of one batch, summed before they are written (one row per day, dimension, value, metric)."""
+
+    def __init__(self) -> None:
+        self.rows: dict[Key, list[float]] = defaultdict(lambda: [0, 0.0])
+
+    def add(self, day: dt.date, dims: Dims, metric: str, n: int = 1, total: float = 0.0) -> None:
+        for dimension, value in (("all", ""), *dims.items()):
+            row = self.rows[(day, dimension, value, metric)]
+            row[0] += n
+            row[1] += total
+
+    def add_duration(self, day: dt.date, dims: Dims, metric: str, seconds: float) -> None:
+        self.add(day, dims, metric, 1, seconds)
+        self.add(day, dims, f"{metric}_b{bucket_of(seconds):02d}")
+
+    def write(self) -> None:
+        table = Fact._meta.db_table
+        sql = (f"INSERT INTO {table} (day, dimension, value, metric, n, total) VALUES (%s, %s, %s, %s, %s, %s) "  # noqa: S608 (the model's own table name)
+               f"ON CONFLICT (dimension, metric, day, value) DO UPDATE SET n = {table}.n + excluded.n, "
+               f"total = {table}.total + excluded.total")
+        params = [(day, dimension, value, metric, int(n), float(total))
+                  for (day, dimension, value, metric), (n, total) in self.rows.items() if n or total]
+        if params:
+            with connection.cursor() as cursor:
+                cursor.executemany(sql, params)
+
+
+def roll_up(limit: int = BATCH) -> int:
+    """Roll up the next batch of events; returns how many were read (0: up to date)."""
+    with transaction.atomic():
+        cursor, _created = RollupCursor.objects.select_for_update().get_or_create(name="events")
+        horizon = now() - LAG
+        events = list(TicketEvent.objects.filter(pk__gt=cursor.last_event_id).order_by("pk")
+                      .select_related("ticket__customer")[:limit])
+        settled = list(_until(events, horizon))
+        if not settled:
+            return 0
+        facts = _facts_for(settled)
+        deltas = Deltas()
+        for event in settled:
+            apply_event(event, facts, deltas)
+        deltas.write()
+        TicketFacts.objects.bulk_create(list(facts.values()), update_conflicts=True, unique_fields=["ticket"],
+                                        update_fields=[f.name for f in TicketFacts._meta.concrete_fields
+                                                       if f.name != "ticket"])
+        cursor.last_event_id, cursor.updated_at = settled[-1].pk, now()
+        cursor.save(update_fields=["last_event_id", "updated_at"])
+    return len(settled)
+
+
+def roll_up_all(limit: int = BATCH) -> int:
+    done = 0
+    while read := roll_up(limit):
+        done += read
+    return done
+
+
+def _until(events: list[TicketEvent], horizon: dt.datetime) -> Iterable[TicketEvent]:
+    for event in events:
+        if event.at > horizon:
+            return
+        yield event
+
+
+def _facts_for(events: list[TicketEvent]) -> dict[int, TicketFacts]:
+    ids = {event.ticket_id for event in events}
+    facts = {f.ticket_id: f for f in TicketFacts.objects.filter(ticket_id__in=ids)}
+    for event in events:
+        if event.ticket_id not in facts:  # a ticket older than the roll-up, or its "created" event
+            ticket = event.ticket
+            facts[ticket.pk] = TicketFacts(ticket=ticket, created_day=local_day(ticket.created_at),
+                                           created_dims=dims_of(ticket))
+    return facts
+
+
+def apply_event(event: TicketEvent, facts: dict[int, TicketFacts], deltas: Deltas) -> None:
+    ticket, p = event.ticket, event.payload or {}
+    f = facts[ticket.pk]
+    day, dims = local_day(event.at), dims_of(ticket)
+    match event.type:
+        case "created":
+            f.created_day, f.created_dims = day, dims
+            deltas.add(day, dims, "created")
+            deltas.add(day, dims, f"arrival_h{timezone.localtime(event.at).hour:02d}")
+        case "replied" if p.get("first_response"):
+            deltas.add_duration(day, dims, "first_response", (event.at - ticket.created_at).total_seconds())
+        case "customer_message":
+            f.customer_messages += 1
+            if p.get("channel") and p.get("channel") != p.get("began_on") and not f.switched_channel:
+                f.switched_channel = True
+                deltas.add(f.created_day, f.created_dims, "channel_switch")
+        case "transferred" if not f.transferred:
+            f.transferred = True
+            deltas.add(f.created_day, f.created_dims, "transferred")
+        case "escalated" if not f.escalated:
+            f.escalated = True
+            deltas.add(f.created_day, f.created_dims, "escalated")
+        case "status_changed":
+            _status_changed(event, ticket, f, deltas)
+        case "survey_answered":
+            _survey(day, dims, p, deltas)
+        case "qa_reviewed" if not p.get("calibration"):
+            deltas.add(day, dims, "qa_reviews")
+            if p.get("passed"):
+                deltas.add(day, dims, "qa_passed")
+
+
+def _status_changed(event: TicketEvent, ticket: Ticket, f: TicketFacts, deltas: Deltas) -> None:
+    action = (event.payload or {}).get("action")
+    if action == "resolve":
+        _retract(f, deltas)
+        seconds = (event.at - ticket.created_at).total_seconds()
+        metrics: dict[str, list[float]] = {"resolved": [1, seconds], f"resolved_b{bucket_of(seconds):02d}": [1, 0]}
+        if f.reopens:
+            metrics["reopened"] = [1, 0]
+        elif f.customer_messages == 1:
+            metrics["fcr"] = [1, 0]
+        f.resolved_day, f.resolved_dims, f.resolution_metrics = local_day(event.at), dims_of(ticket), metrics
+        for metric, (n, total) in metrics.items():
+            deltas.add(f.resolved_day, f.resolved_dims, metric, int(n), total)
+    elif action in {"object", "reopen"}:
+        f.reopens += 1
+        _retract(f, deltas)
+
+
+def _retract(f: TicketFacts, deltas: Deltas) -> None:
+    """Take back the ticket's latest resolution: it is counted at its newest one only."""
+    if f.resolved_day is None:
+        return
+    for metric, (n, total) in f.resolution_metrics.items():
+        deltas.add(f.resolved_day, f.resolved_dims, metric, -int(n), -total)
+    f.resolved_day, f.resolved_dims, f.resolution_metrics = None, {}, {}
+
+
+def _survey(day: dt.date, dims: Dims, p: dict[str, Any], deltas: Deltas) -> None:
+    scores = p.get("scores") or {}
+    for key, score in scores.items():
+        deltas.add(day, dims, f"score_{key}", 1, float(score))
+    overall = scores.get("overall")
+    if overall is not None:
+        deltas.add(day, dims, "csat_answers")
+        if int(overall) >= SATISFIED:
+            deltas.add(day, dims, "csat_satisfied")
+    nps = p.get("nps")
+    if nps is not None:
+        deltas.add(day, dims, "nps_answers")
+        if int(nps) >= PROMOTER:
+            deltas.add(day, dims, "nps_promoters")
+        elif int(nps) <= DETRACTOR:
+            deltas.add(day, dims, "nps_detractors")

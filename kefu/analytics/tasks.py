@@ -1,0 +1,9 @@
+from __future__ import annotations
+
+from kefu.analytics import services
+from kefu.core.periodic import periodic
+
+
+@periodic(seconds=10)
+def roll_up_events() -> None:
+    services.roll_up_all()

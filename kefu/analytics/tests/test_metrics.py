@@ -1,0 +1,164 @@
+"""The KPIs of docs/metrics.md on a small history whose every figure is known to the second."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from kefu.accounts.models import Role, User
+from kefu.analytics import selectors, services
+from kefu.core.clock import advance, frozen_at, now
+from kefu.core.errors import PermissionDenied
+from kefu.feedback import services as feedback
+from kefu.notifications.models import Notification
+from kefu.quality import services as quality
+from kefu.testing import factories
+from kefu.tickets import services as tickets
+from kefu.tickets.models import Ticket
+
+pytestmark = pytest.mark.django_db
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+MONDAY = dt.date(2026, 11, 2)
+
+
+def at(day: int, hour: int, minute: int = 0) -> dt.datetime:
+    """A moment of the week of MONDAY (day 0), Shanghai time."""
+    return dt.datetime(2026, 11, 2 + day, hour, minute, tzinfo=SHANGHAI)
+
+
+def go(moment: dt.datetime) -> None:
+    """Move the frozen clock to ``moment`` and let the roll-up catch up with everything before it."""
+    advance(moment - now())
+    services.roll_up_all()
+
+
+def answer_survey(ticket: Ticket, overall: str, nps: str) -> None:
+    feedback.survey_ticket(ticket.pk)
+    link = str(Notification.objects.get(ticket_id=ticket.pk, template="survey").context["survey_url"])
+    feedback.submit_survey(link.rstrip("/").rsplit("/", 1)[1], {
+        "attitude": overall, "speed": overall, "solution": overall, "overall": overall, "nps": nps, "comment": ""})
+
+
+def build_week() -> dict[str, object]:
+    """Three tickets on Monday: A answered in 30 min and solved in 2 h at the first contact; B answered in 2 h,
+    written to again by SMS, resolved on Tuesday, objected to, resolved again on Wednesday; C transferred to
+    another team. A's customer is pleased (5, NPS 10), B's is not (2, NPS 3); A passes QA, a second reviewer's
+    calibration of it does not count."""
+    blue, green = factories.department("Blue"), factories.department("Green")
+    agent = factories.staff(Role.AGENT, teams=(blue,))
+    other = factories.staff(Role.AGENT, teams=(green,))
+    reviewers = factories.staff(Role.QA), factories.staff(Role.QA)
+    with frozen_at(at(0, 9)):
+        a = factories.ticket(factories.customer(language="en"), team=blue, subject="Refund A")
+        tickets.accept_ticket(a, actor=agent)
+        go(at(0, 9, 30))
+        tickets.reply_to_customer(a, "On it", actor=agent)
+        go(at(0, 10))
+        b = factories.ticket(factories.customer(language="en"), team=blue, subject="Login B")
+        tickets.accept_ticket(b, actor=agent)
+        go(at(0, 11))
+        tickets.verify_fix(a, actor=agent)
+        tickets.resolve_ticket(a, actor=agent)
+        go(at(0, 12))
+        tickets.reply_to_customer(b, "Looking", actor=agent)
+        go(at(0, 13))
+        tickets.add_customer_message(b, "Still broken", actor=b.customer.user, channel="sms")
+        go(at(0, 15))
+        c = factories.ticket(factories.customer(language="en"), team=blue, subject="Invoice C")
+        tickets.accept_ticket(c, actor=agent)
+        go(at(0, 15, 5))
+        tickets.transfer_ticket(c, actor=agent, to_agent=other, to_team=green)
+        go(at(1, 10))
+        tickets.verify_fix(b, actor=agent)
+        tickets.resolve_ticket(b, actor=agent)
+        go(at(1, 11))
+        tickets.object_to_resolution(b, "Not fixed", actor=b.customer.user)
+        go(at(2, 10))
+        tickets.verify_fix(b, actor=agent)
+        tickets.resolve_ticket(b, actor=agent)
+        go(at(2, 11))
+        for ticket in (a, b):
+            tickets.confirm_resolution(ticket, actor=ticket.customer.user)
+        answer_survey(a, "5", "10")
+        answer_survey(b, "2", "3")
+        for reviewer in reviewers:
+            review = quality.start_review(a, actor=reviewer)
+            quality.save_review(review, scores=dict.fromkeys(
+                review.scorecard.criteria.values_list("pk", flat=True), 5), submit=True, actor=reviewer)
+        go(at(2, 12))
+    return {"agent": agent, "other": other, "blue": blue, "green": green}
+
+
+def test_every_kpi_of_a_known_week_to_the_second():
+    build_week()
+    week = selectors.figures(factories.staff(Role.SUPERVISOR), MONDAY, MONDAY + dt.timedelta(days=6))
+    assert week.volume == 3
+    assert (week.n("first_response"), week.first_response_mean) == (2, (1800 + 7200) / 2)
+    assert week.percentile("first_response", 0.5) == 1800
+    # Each ticket counts once, at its latest resolution: A after 2 h, B after 48 h.
+    assert (week.n("resolved"), week.resolution_mean) == (2, (7200 + 48 * 3600) / 2)
+    assert (week.fcr_rate, week.reopen_rate) == (0.5, 0.5)
+    assert (week.transfer_rate, week.channel_switch_rate, week.escalation_rate) == (1 / 3, 1 / 3, 0)
+    assert (week.csat, week.nps) == (0.5, 0)
+    assert (week.n("qa_reviews"), week.qa_pass_rate) == (1, 1.0)
+
+
+def test_a_reopened_resolution_moves_to_the_day_of_the_new_one():
+    build_week()
+    supervisor = factories.staff(Role.SUPERVISOR)
+    days = dict(selectors.trend(supervisor, MONDAY, MONDAY + dt.timedelta(days=2)))
+    assert [days[MONDAY + dt.timedelta(days=d)].n("resolved") for d in range(3)] == [1, 0, 1]
+    assert days[MONDAY].volume == 3
+    weeks = selectors.trend(supervisor, MONDAY, MONDAY + dt.timedelta(days=13), grain="week")
+    assert [(start, figures.volume) for start, figures in weeks] == [(MONDAY, 3), (MONDAY + dt.timedelta(7), 0)]
+
+
+def test_arrivals_by_weekday_and_hour():
+    build_week()
+    matrix = selectors.arrivals(factories.staff(Role.ADMIN), MONDAY, MONDAY + dt.timedelta(days=6))
+    assert {(d, h): n for d, row in enumerate(matrix) for h, n in enumerate(row) if n} == {
+        (0, 9): 1, (0, 10): 1, (0, 15): 1}
+
+
+def test_every_breakdown_adds_up_to_the_total():
+    build_week()
+    end = MONDAY + dt.timedelta(days=6)
+    total = selectors.totals_by_metric("all", MONDAY, end)
+    assert total["created"] == 3
+    for dimension in services.DIMENSIONS:
+        assert selectors.totals_by_metric(dimension, MONDAY, end) == total, dimension
+
+
+def test_the_breakdowns_carry_the_values_of_the_moment():
+    people = build_week()
+    supervisor = factories.staff(Role.SUPERVISOR)
+    by_team = selectors.breakdown(supervisor, "team", MONDAY, MONDAY + dt.timedelta(days=6))
+    blue, green = str(people["blue"].pk), str(people["green"].pk)  # type: ignore[attr-defined]
+    # C arrived in Blue and was transferred to Green afterwards: it arrived as Blue's.
+    assert (by_team[blue].volume, by_team[blue].n("transferred")) == (3, 1)
+    assert green not in by_team or by_team[green].volume == 0
+
+
+def test_an_agent_reads_their_teams_figures_and_no_other_breakdown():
+    people = build_week()
+    agent, other = people["agent"], people["other"]
+    assert isinstance(agent, User) and isinstance(other, User)
+    assert selectors.figures(agent, MONDAY, MONDAY + dt.timedelta(days=6)).volume == 3
+    assert selectors.figures(other, MONDAY, MONDAY + dt.timedelta(days=6)).volume == 0
+    with pytest.raises(PermissionDenied):
+        selectors.breakdown(agent, "channel", MONDAY, MONDAY)
+    with pytest.raises(PermissionDenied):
+        selectors.figures(factories.customer().user, MONDAY, MONDAY)
+
+
+def test_the_roll_up_waits_for_events_a_few_seconds_old_and_reads_each_once():
+    with frozen_at(at(0, 9)):
+        factories.ticket()
+        assert services.roll_up_all() == 0  # just written: a transaction may still be adding earlier events
+        advance(dt.timedelta(seconds=10))
+        read = services.roll_up_all()
+        assert read >= 1 and services.roll_up_all() == 0
+    assert selectors.figures(factories.staff(Role.ADMIN), MONDAY, MONDAY).volume == 1
