@@ -2,7 +2,20 @@
 
 from django.urls import URLPattern, path
 
-from kefu.web.console import approvals, assist, collaboration, feedback, knowledge, quality, routing, views
+from kefu.web.console import (
+    approvals,
+    assist,
+    collaboration,
+    dashboard,
+    feedback,
+    knowledge,
+    quality,
+    reports,
+    routing,
+    staffing,
+    topics,
+    views,
+)
 
 urlpatterns: list[URLPattern] = [
     path("console/tickets/", views.ticket_list, name="console_tickets"),
@@ -52,4 +65,8 @@ urlpatterns: list[URLPattern] = [
     *approvals.urlpatterns,
     *feedback.urlpatterns,
     *quality.urlpatterns,
+    *dashboard.urlpatterns,
+    *staffing.urlpatterns,
+    *topics.urlpatterns,
+    *reports.urlpatterns,
 ]
