@@ -193,6 +193,8 @@ WEB_GROUPS = {
     "web:console_qa_rates": "reviewer",
     "web:console_rework": "staff",  # one's own tasks; reviewers see all
     "web:console_rework_done": "rework",
+    "web:console_dashboard": "staff",  # the reader's teams' figures for agents, everything for the others
+    "web:console_my_numbers": "staff",
     "admin:index": "admin_site",
     "admin:login": "public",
     "admin:password_change": "admin_site",
