@@ -169,7 +169,7 @@ def _safe(svg: str) -> SafeString:
 
 def trend_chart(actor: User, period: Period) -> SafeString:
     grain = "day" if period.days <= 31 else "week"
-    points = selectors.trend(actor, period.start, period.end, grain)
+    points = selectors.trend(actor, period.start, period.end, grain, metrics=("created", "resolved"))
     labels = [start.strftime("%m-%d") for start, _f in points]
     series = [
         charts.Series(str(_("Tickets created")), list(zip(labels, [f.volume for _s, f in points], strict=True))),
