@@ -415,6 +415,10 @@ def _load_chunk(rng: random.Random, pool: text.PhrasePool, start: int, size: int
             events.append(TicketEvent(ticket_id=ticket.pk, type="status_changed", actor_id=owner, public=True,
                                       payload={"before": "new", "after": "open", "action": "accept"},
                                       at=ticket.accepted_at))
+        if ticket.first_response_at:  # as kefu.tickets.services.reply_to_customer records it
+            events.append(TicketEvent(ticket_id=ticket.pk, type="replied", actor_id=owner, public=True,
+                                      payload={"message_id": None, "first_response": True},
+                                      at=ticket.first_response_at))
         if resolved_at:
             events.append(TicketEvent(ticket_id=ticket.pk, type="status_changed", actor_id=owner, public=True,
                                       payload={"before": "open", "after": "resolved", "action": "resolve"},
