@@ -10,7 +10,11 @@ resolution and "once per ticket" figures (transferred, escalated, switched chann
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from kefu.core.clock import now
 
 
 class Fact(models.Model):
@@ -53,3 +57,45 @@ class RollupCursor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} at {self.last_event_id}"
+
+
+class Report(models.Model):
+    """A weekly or monthly report (kefu.analytics.reports): the period's figures, kept as they were computed, so
+    the page, the downloads and the mail read one row. Regenerating a period updates its row in place."""
+
+    class Kind(models.TextChoices):
+        WEEKLY = "weekly", _("Weekly")
+        MONTHLY = "monthly", _("Monthly")
+
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    start = models.DateField(_("first day"))
+    end = models.DateField(_("last day"))
+    generated_at = models.DateTimeField(_("generated"), default=now)
+    # Set once, when the subscribers' mails are queued (the claim that makes the mailing happen once).
+    mailed_at = models.DateTimeField(_("mailed"), null=True, blank=True)
+    figures = models.JSONField(default=dict)
+
+    class Meta:
+        verbose_name = _("report")
+        verbose_name_plural = _("reports")
+        constraints = [models.UniqueConstraint(fields=["kind", "start"], name="report_once")]
+        indexes = [models.Index(fields=["-start", "-id"], name="report_newest")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.start}–{self.end}"
+
+
+class ReportSubscription(models.Model):
+    """A member of staff who receives each new report of one kind by email."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(_("kind"), max_length=8, choices=Report.Kind.choices)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("report subscription")
+        verbose_name_plural = _("report subscriptions")
+        constraints = [models.UniqueConstraint(fields=["user", "kind"], name="report_subscription_once")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} → {self.user_id}"

@@ -1,9 +1,14 @@
 from __future__ import annotations
 
-from kefu.analytics import services
+from kefu.analytics import reports, services
 from kefu.core.periodic import periodic
 
 
 @periodic(seconds=10)
 def roll_up_events() -> None:
     services.roll_up_all()
+
+
+@periodic(seconds=300)
+def send_reports() -> None:
+    reports.send_due_reports()

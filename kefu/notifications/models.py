@@ -137,6 +137,9 @@ TEMPLATE_VARIABLES = {
     "survey": ("number", "subject", "customer_name", "tracking_url", "survey_url", "days"),
     "survey_reminder": ("number", "subject", "customer_name", "tracking_url", "survey_url", "expires_on"),
     "survey_thanks": ("number", "subject", "customer_name", "tracking_url"),
+    # kefu.analytics.reports: the headline figures come formatted ("—" for a rate without a denominator).
+    "report": ("name", "kind", "start", "end", "volume", "first_response_mean", "resolution_mean", "fcr_rate",
+               "csat", "nps", "qa_pass_rate", "url"),
 }
 
 
