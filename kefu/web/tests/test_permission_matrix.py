@@ -22,6 +22,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from kefu.accounts.models import Role, User
 from kefu.accounts.services import issue_api_token
+from kefu.analytics.models import Report
 from kefu.api.urls import api
 from kefu.approvals import services as approvals
 from kefu.approvals.models import DecisionKind
@@ -195,6 +196,12 @@ WEB_GROUPS = {
     "web:console_rework_done": "rework",
     "web:console_dashboard": "staff",  # the reader's teams' figures for agents, everything for the others
     "web:console_my_numbers": "staff",
+    "web:console_staffing": "supervisor",
+    "web:console_top_issues": "reviewer",
+    "web:console_reports": "reviewer",  # reading and subscribing; generating now is for supervisors (tested apart)
+    "web:console_report_subscribe": "reviewer",
+    "web:console_report": "reviewer",
+    "web:console_report_download": "reviewer",
     "admin:index": "admin_site",
     "admin:login": "public",
     "admin:password_change": "admin_site",
@@ -262,6 +269,7 @@ class World:
     followups: dict[str, Any] = field(default_factory=dict)
     survey_tokens: dict[str, str] = field(default_factory=dict)
     rework: dict[str, Any] = field(default_factory=dict)
+    report: Any = None
 
 
 def build_world() -> World:
@@ -314,6 +322,7 @@ def build_world() -> World:
                              for variant in ("own", "foreign")}
     logistics = factories.department("Logistics", kind="other")
     _closing_stages(world, {"own": (team_a, writer_a, finance), "foreign": (team_b, writer_b, logistics)})
+    world.report = Report.objects.create(kind="weekly", start=dt.date(2026, 11, 2), end=dt.date(2026, 11, 8))
     world.channel_slug = ChannelEndpoint.objects.create(name="WeChat", kind=ChannelEndpoint.Kind.WECHAT,
                                                        slug="wechat").slug
     return world
@@ -367,6 +376,10 @@ def param_value(name: str, variant: str, world: World, role: str, route_name: st
         return world.survey_tokens[variant]
     if name == "task_id":
         return (world.rework if route_name == "web:console_rework_done" else world.followups)[variant].pk
+    if name == "report_id":
+        return world.report.pk
+    if name == "fmt":
+        return "csv"
     if name == "request_id":
         return world.requests[variant].pk
     if name == "meeting_id":
@@ -451,6 +464,7 @@ def web_payload(name: str, world: World) -> dict[str, Any]:
         "web:track_object": {"reason": "no"},
         "web:create_token": {"name": "x"},
         "web:set_language": {"language": "en", "next": "/"},
+        "web:console_report_subscribe": {"kind": "weekly", "subscribed": "1"},
         "web:console_request_step": {"step": "accept", "text": "On it"},
         "web:console_raise_request": {"department": "", "need": "x"},
         "web:console_approval_decide": {"action": "approve", "reason": "Fine"},
