@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 
 def free_port() -> int:
@@ -90,3 +91,11 @@ def redis_answers(port: int = 6379) -> bool:
             return True
     except OSError:
         return False
+
+
+def sign_in(page: Any, base: str, login: str, password: str) -> None:
+    """Sign in through the login form, as a person would (a Playwright page)."""
+    page.goto(f"{base}/login/")
+    page.fill("input[name=username]", login)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]:has-text('Sign in')")

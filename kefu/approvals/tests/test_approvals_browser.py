@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from kefu.testing.net import embedded_env, run_kefu, running_server
+from kefu.testing.net import embedded_env, run_kefu, running_server, sign_in
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(bool(os.environ.get("DATABASE_URL")), reason="one run is enough (SQLite)")]
@@ -37,10 +37,7 @@ def server(tmp_path: Path) -> Iterator[str]:
 
 
 def _sign_in(page, base: str, login: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{base}/login/")
-    page.fill("input[name=username]", login)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]:has-text('Sign in')")
+    sign_in(page, base, login, PASSWORD)
 
 
 def test_an_agent_asks_and_a_supervisor_approves_in_the_browser(server: str) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from kefu.testing.net import embedded_env, run_kefu, running_server
+from kefu.testing.net import embedded_env, run_kefu, running_server, sign_in
 from kefu.web.tests.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.browser,
@@ -39,10 +39,7 @@ def server(tmp_path: Path) -> Iterator[tuple[dict[str, str], str]]:
 
 
 def _sign_in(page, base: str, login: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{base}/login/")
-    page.fill("input[name=username]", login)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]:has-text('Sign in')")
+    sign_in(page, base, login, PASSWORD)
 
 
 def test_bot_answers_then_hands_over_to_an_agent_with_the_context(server: tuple[dict[str, str], str]) -> None:

@@ -11,6 +11,7 @@ from django.db import connections
 
 from kefu.accounts.models import Role
 from kefu.testing import factories
+from kefu.testing.net import sign_in
 from kefu.tickets.models import Ticket
 
 # serialized_rollback: what the migrations put in the database (categories, the default SLA policies) is
@@ -49,11 +50,6 @@ def _page(browser, errors):
     return page
 
 
-def _sign_in(page, base, login, password):
-    page.goto(f"{base}/login/")
-    page.fill("input[name=username]", login)
-    page.fill("input[name=password]", password)
-    page.click("button[type=submit]:has-text('Sign in')")
 
 
 def _shot(page, name):
@@ -69,7 +65,7 @@ def test_customer_and_agent_close_the_loop_in_chromium(browser, live_server):
 
     # The customer submits a request in the portal and is told number, owner and tracking link at once.
     cust = _page(browser, errors)
-    _sign_in(cust, base, customer.email, factories.PASSWORD)
+    sign_in(cust, base, customer.email, factories.PASSWORD)
     cust.goto(f"{base}/portal/new/")
     cust.fill("input[name=subject]", "Router keeps rebooting 路由器反复重启")
     cust.fill("textarea[name=description]", "Since yesterday the router reboots every ten minutes.")
@@ -87,7 +83,7 @@ def test_customer_and_agent_close_the_loop_in_chromium(browser, live_server):
 
     # The agent finds it in the console, replies and proposes a solution.
     desk = _page(browser, errors)
-    _sign_in(desk, base, agent.username, factories.PASSWORD)
+    sign_in(desk, base, agent.username, factories.PASSWORD)
     desk.goto(f"{base}/console/at-risk/")
     desk.wait_for_selector(f"a:has-text('#{number}')")
     _shot(desk, "2-console-at-risk")

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from kefu.testing.net import embedded_env, run_kefu, running_server
+from kefu.testing.net import embedded_env, run_kefu, running_server, sign_in
+from kefu.web.demo import DEMO_PASSWORD
 from kefu.web.tests.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.browser,
@@ -34,10 +35,7 @@ def test_the_dashboard_draws_its_charts_from_the_demo(server: str) -> None:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         page = browser.new_context(locale="en-US", timezone_id="Asia/Shanghai",
                                    viewport={"width": 1280, "height": 900}).new_page()
-        page.goto(f"{server}/login/")
-        page.fill("input[name=username]", "supervisor")
-        page.fill("input[name=password]", "kefu-demo-2026")
-        page.click("button[type=submit]:has-text('Sign in')")
+        sign_in(page, server, "supervisor", DEMO_PASSWORD)
         page.goto(f"{server}/console/dashboard/?period=7d&by=channel")
         charts = page.locator("svg.chart")
         expect(charts).to_have_count(4)
