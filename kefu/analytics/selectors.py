@@ -157,8 +157,19 @@ def _sum(rows: QuerySet[Fact]) -> Figures:
 
 
 def figures(actor: object, start: dt.date, end: dt.date) -> Figures:
-    """The whole period's figures for the reader."""
-    return _sum(_facts(scope_of(actor), "all", start, end))
+    """The whole period's figures for the reader (the backlog, a level rather than a flow, is read apart)."""
+    return _sum(_facts(scope_of(actor), "all", start, end).exclude(metric__startswith="backlog"))
+
+
+def backlog(actor: object, day: dt.date) -> Figures:
+    """The backlog as last recorded on or before ``day``: ``n("backlog")`` and ``n("backlog_age_bNN")`` per age
+    bucket (kefu.analytics.services.AGE_BUCKETS_DAYS)."""
+    scope = scope_of(actor)
+    latest = (_facts(scope, "all", dt.date.min, day, metrics=("backlog",)).order_by("-day")
+              .values_list("day", flat=True).first())
+    if latest is None:
+        return Figures()
+    return _sum(_facts(scope, "all", latest, latest, metric_prefix="backlog"))
 
 
 def own_figures(actor: object, start: dt.date, end: dt.date) -> Figures:
@@ -181,7 +192,8 @@ def breakdown(actor: object, dimension: str, start: dt.date, end: dt.date) -> di
     if dimension not in DIMENSIONS:
         raise PermissionDenied(_("Unknown breakdown."))
     result: dict[str, Figures] = defaultdict(Figures)
-    for row in _summed(_facts(scope_of(actor), dimension, start, end), "value"):
+    rows = _facts(scope_of(actor), dimension, start, end).exclude(metric__startswith="backlog")
+    for row in _summed(rows, "value"):
         result[row["value"]].add(row["metric"], row["sum_n"], row["sum_total"])
     return dict(result)
 
@@ -203,7 +215,10 @@ def trend(actor: object, start: dt.date, end: dt.date, grain: str = "day",
     while day <= end:
         buckets.setdefault(period_start(day, grain), Figures())
         day += dt.timedelta(days=1)
-    for row in _summed(_facts(scope_of(actor), "all", start, end, metrics), "day"):
+    rows = _facts(scope_of(actor), "all", start, end, metrics)
+    if metrics is None:
+        rows = rows.exclude(metric__startswith="backlog")  # a level, not a flow: summing days would be wrong
+    for row in _summed(rows, "day"):
         buckets[period_start(row["day"], grain)].add(row["metric"], row["sum_n"], row["sum_total"])
     return sorted(buckets.items())
 

@@ -15,11 +15,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Case, Count, Value, When
 from django.utils import timezone
 
 from kefu.analytics.models import Fact, RollupCursor, TicketFacts
 from kefu.core.clock import now
 from kefu.tickets.models import Ticket, TicketEvent
+from kefu.tickets.states import ACTIVE
 
 DIMENSIONS = ("channel", "category", "team", "agent", "tier", "priority")
 LAG = dt.timedelta(seconds=5)
@@ -198,3 +200,35 @@ def _survey(day: dt.date, dims: Dims, p: dict[str, Any], deltas: Deltas) -> None
             deltas.add(day, dims, "nps_promoters")
         elif int(nps) <= DETRACTOR:
             deltas.add(day, dims, "nps_detractors")
+
+
+# ---------------------------------------------------------------------------------------------- backlog
+
+# Upper bounds (days) of the backlog's age buckets; the last is open.
+AGE_BUCKETS_DAYS = (1, 3, 7, 14, 30)
+_BACKLOG_DIMENSIONS = {"channel": "channel", "category": "category_id", "team": "team_id", "agent": "owner_id",
+                       "tier": "customer__tier", "priority": "priority"}
+
+
+def snapshot_backlog(day: dt.date | None = None) -> int:
+    """Record the tickets not yet resolved (new, open, waiting) as the backlog at the end of ``day`` (default:
+    today so far), by age and per dimension; a second snapshot of the same day replaces the first. Returns the
+    backlog's size."""
+    moment = now()
+    day = day or local_day(moment)
+    age = Case(*[When(created_at__gte=moment - dt.timedelta(days=bound), then=Value(index))
+                 for index, bound in enumerate(AGE_BUCKETS_DAYS)], default=Value(len(AGE_BUCKETS_DAYS)))
+    open_tickets = Ticket.objects.filter(status__in=[s.value for s in ACTIVE]).annotate(age_bucket=age)
+    deltas = Deltas()
+    for dimension, column in (("all", None), *_BACKLOG_DIMENSIONS.items()):
+        group = [column] if column else []
+        for row in open_tickets.values(*group, "age_bucket").annotate(count=Count("pk")).order_by():
+            value = "" if column is None or row[column] is None else str(row[column])
+            for metric in ("backlog", f"backlog_age_b{row['age_bucket']:02d}"):
+                key = deltas.rows[(day, dimension, value, metric)]
+                key[0] += row["count"]
+    with transaction.atomic():
+        Fact.objects.filter(day=day, metric__startswith="backlog").delete()
+        deltas.write()
+    return int(sum(n for (_d, dimension, _v, metric), (n, _t) in deltas.rows.items()
+                   if dimension == "all" and metric == "backlog"))

@@ -12,3 +12,8 @@ def roll_up_events() -> None:
 @periodic(seconds=300)
 def send_reports() -> None:
     reports.send_due_reports()
+
+
+@periodic(seconds=600)
+def snapshot_backlog() -> None:
+    services.snapshot_backlog()  # today's is replaced until the day ends; yesterday's stays as it last was

@@ -162,3 +162,21 @@ def test_the_roll_up_waits_for_events_a_few_seconds_old_and_reads_each_once():
         read = services.roll_up_all()
         assert read >= 1 and services.roll_up_all() == 0
     assert selectors.figures(factories.staff(Role.ADMIN), MONDAY, MONDAY).volume == 1
+
+
+def test_the_backlog_is_a_snapshot_of_what_is_not_yet_resolved_by_age_and_team():
+    people = build_week()
+    wednesday = MONDAY + dt.timedelta(days=2)
+    with frozen_at(at(2, 23, 50)):
+        assert services.snapshot_backlog() == 1  # C, opened on Monday 15:00 and still being worked on
+        assert services.snapshot_backlog() == 1  # the day's second snapshot replaces the first
+    supervisor = factories.staff(Role.SUPERVISOR)
+    backlog = selectors.backlog(supervisor, wednesday + dt.timedelta(days=3))  # the latest snapshot
+    assert (backlog.n("backlog"), backlog.n("backlog_age_b01")) == (1, 1)  # between one and three days old
+    # C is Green's now; the backlog is counted where the tickets are at the snapshot.
+    agent, other = people["agent"], people["other"]
+    assert selectors.backlog(agent, wednesday).n("backlog") == 0
+    assert selectors.backlog(other, wednesday).n("backlog") == 1
+    # A level is not summed into the period's figures.
+    assert selectors.figures(supervisor, MONDAY, wednesday).n("backlog") == 0
+    assert selectors.backlog(supervisor, MONDAY).n("backlog") == 0

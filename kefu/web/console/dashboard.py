@@ -24,7 +24,7 @@ from django.views.decorators.http import require_GET
 
 from kefu.accounts.models import Department, User
 from kefu.analytics import charts, conf, selectors
-from kefu.analytics.services import DURATION_BUCKETS
+from kefu.analytics.services import AGE_BUCKETS_DAYS, DURATION_BUCKETS
 from kefu.core.clock import now
 from kefu.core.errors import PermissionDenied
 from kefu.customers.models import Channel, Tier
@@ -107,6 +107,13 @@ def _tile(label: str, value: float | None, shown: Callable[[float | None], str],
     if target is not None and value is not None:
         met = value >= target if higher_is_better else value <= target
     return Tile(label, shown(value), detail, shown(target) if target is not None else "", met)
+
+
+def backlog_tile(backlog: selectors.Figures) -> Tile:
+    old = sum(backlog.n(f"backlog_age_b{index:02d}") for index, bound in enumerate((*AGE_BUCKETS_DAYS, None))
+              if bound is None or bound > 7)
+    return _tile(_("Backlog (not yet resolved)"), backlog.n("backlog"), lambda v: str(int(v or 0)),
+                 detail=_("%(n)s older than a week") % {"n": old})
 
 
 def tiles(figures: selectors.Figures) -> list[Tile]:
@@ -241,7 +248,8 @@ def dashboard(request: StaffRequest) -> HttpResponse:
     context: dict[str, Any] = {
         "period": period, "periods": list(PERIODS.items()), "dimension": dimension,
         "breakdowns": list(BREAKDOWNS.items()), "everything": scope.everything,
-        "tiles": tiles(figures), "today_tiles": tiles(selectors.figures(user, today, today))[:5],
+        "tiles": tiles(figures), "backlog_tile": backlog_tile(selectors.backlog(user, period.end)),
+        "today_tiles": tiles(selectors.figures(user, today, today))[:5],
         "rows": [(value, label, tiles(f)) for value, label, f in rows],
         "trend_chart": trend_chart(user, period), "arrivals_chart": arrivals_chart(user, period),
         "distribution_chart": distribution_chart(figures),

@@ -86,3 +86,14 @@ def test_the_dashboard_costs_the_same_queries_for_a_quiet_or_a_busy_period(djang
     with django_assert_max_num_queries(30) as busy:
         _get(supervisor, "/console/dashboard/", **THAT_MONTH)
     assert len(busy.captured_queries) <= len(quiet.captured_queries) + 1  # the breakdown's names, once
+
+
+def test_the_backlog_tile_shows_the_latest_snapshot():
+    from kefu.analytics import services
+
+    build_week()
+    with frozen_at(dt.datetime(2026, 11, 4, 15, 50, tzinfo=dt.UTC)):
+        services.snapshot_backlog()
+    _status, page = _get(factories.staff(Role.SUPERVISOR), "/console/dashboard/", **THAT_MONTH)
+    assert re.search(r'Backlog \(not yet resolved\)</span>\s*<strong class="tile-value">1<', page)
+    assert "0 older than a week" in page
