@@ -112,6 +112,14 @@ class Figures:
         return self.rate("channel_switch", "created")
 
     @property
+    def repeat_contact_rate(self) -> float | None:
+        return self.rate("repeat_contact", "created")
+
+    @property
+    def second_complaint_rate(self) -> float | None:
+        return self.rate("second_complaint", "complaints")
+
+    @property
     def csat(self) -> float | None:
         return self.rate("csat_satisfied", "csat_answers")
 

@@ -12,15 +12,16 @@ import bisect
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Case, Count, Value, When
+from django.db.models import Case, Count, Q, Value, When
 from django.utils import timezone
 
 from kefu.analytics.models import Fact, RollupCursor, TicketFacts
 from kefu.core.clock import now
-from kefu.tickets.models import Ticket, TicketEvent
+from kefu.tickets.models import Category, Ticket, TicketEvent
 from kefu.tickets.states import ACTIVE
 
 DIMENSIONS = ("channel", "category", "team", "agent", "tier", "priority")
@@ -29,6 +30,8 @@ BATCH = 2000
 # Upper bounds (seconds) of the duration buckets medians and percentiles are read from; the last is open.
 DURATION_BUCKETS = (60, 300, 900, 1800, 3600, 2 * 3600, 4 * 3600, 8 * 3600, 24 * 3600, 48 * 3600, 72 * 3600,
                     7 * 86400, 14 * 86400, 30 * 86400)
+REPEAT_DAYS = 7  # a new ticket within this many days of the customer's last closure is a repeat contact
+SECOND_COMPLAINT_DAYS = 30  # a complaint within this many days of the customer's previous one is a second one
 SATISFIED = 4  # CSAT counts answers of 4 and 5 to "overall" (kefu.feedback)
 PROMOTER, DETRACTOR = 9, 6
 
@@ -87,10 +90,10 @@ def roll_up(limit: int = BATCH) -> int:
         settled = list(_until(events, horizon))
         if not settled:
             return 0
-        facts = _facts_for(settled)
+        facts, history = _facts_for(settled), CustomerHistory.of(settled)
         deltas = Deltas()
         for event in settled:
-            apply_event(event, facts, deltas)
+            apply_event(event, facts, deltas, history)
         deltas.write()
         TicketFacts.objects.bulk_create(list(facts.values()), update_conflicts=True, unique_fields=["ticket"],
                                         update_fields=[f.name for f in TicketFacts._meta.concrete_fields
@@ -125,7 +128,42 @@ def _facts_for(events: list[TicketEvent]) -> dict[int, TicketFacts]:
     return facts
 
 
-def apply_event(event: TicketEvent, facts: dict[int, TicketFacts], deltas: Deltas) -> None:
+@dataclass(frozen=True)
+class CustomerHistory:
+    """The earlier tickets of the customers whose tickets a batch creates: what repeat contacts and second
+    complaints are judged by (one query per batch, not one per ticket)."""
+
+    complaint_categories: frozenset[int]
+    tickets: dict[int, list[tuple[int, dt.datetime, dt.datetime | None, int | None]]]
+
+    @classmethod
+    def of(cls, events: list[TicketEvent]) -> CustomerHistory:
+        created = [event.ticket for event in events if event.type == "created"]
+        if not created:
+            return cls(frozenset(), {})
+        since = min(t.created_at for t in created) - dt.timedelta(days=max(REPEAT_DAYS, SECOND_COMPLAINT_DAYS))
+        rows = (Ticket.objects.filter(customer_id__in={t.customer_id for t in created})
+                .filter(Q(created_at__gte=since) | Q(closed_at__gte=since))
+                .values_list("customer_id", "pk", "created_at", "closed_at", "category_id"))
+        tickets: dict[int, list[tuple[int, dt.datetime, dt.datetime | None, int | None]]] = defaultdict(list)
+        for customer_id, pk, created_at, closed_at, category_id in rows:
+            tickets[customer_id].append((pk, created_at, closed_at, category_id))
+        complaints = Category.objects.filter(Q(slug="complaint") | Q(parent__slug="complaint"))
+        return cls(frozenset(complaints.values_list("pk", flat=True)), dict(tickets))
+
+    def is_repeat_contact(self, ticket: Ticket) -> bool:
+        since = ticket.created_at - dt.timedelta(days=REPEAT_DAYS)
+        return any(pk != ticket.pk and closed is not None and since <= closed < ticket.created_at
+                   for pk, _created, closed, _category in self.tickets.get(ticket.customer_id, ()))
+
+    def is_second_complaint(self, ticket: Ticket) -> bool:
+        since = ticket.created_at - dt.timedelta(days=SECOND_COMPLAINT_DAYS)
+        return any(pk != ticket.pk and category in self.complaint_categories and since <= created < ticket.created_at
+                   for pk, created, _closed, category in self.tickets.get(ticket.customer_id, ()))
+
+
+def apply_event(event: TicketEvent, facts: dict[int, TicketFacts], deltas: Deltas,
+                history: CustomerHistory | None = None) -> None:
     ticket, p = event.ticket, event.payload or {}
     f = facts[ticket.pk]
     day, dims = local_day(event.at), dims_of(ticket)
@@ -134,6 +172,7 @@ def apply_event(event: TicketEvent, facts: dict[int, TicketFacts], deltas: Delta
             f.created_day, f.created_dims = day, dims
             deltas.add(day, dims, "created")
             deltas.add(day, dims, f"arrival_h{timezone.localtime(event.at).hour:02d}")
+            _created_history(ticket, day, dims, history or CustomerHistory.of([event]), deltas)
         case "replied" if p.get("first_response"):
             deltas.add_duration(day, dims, "first_response", (event.at - ticket.created_at).total_seconds())
         case "customer_message":
@@ -155,6 +194,15 @@ def apply_event(event: TicketEvent, facts: dict[int, TicketFacts], deltas: Delta
             deltas.add(day, dims, "qa_reviews")
             if p.get("passed"):
                 deltas.add(day, dims, "qa_passed")
+
+
+def _created_history(ticket: Ticket, day: dt.date, dims: Dims, history: CustomerHistory, deltas: Deltas) -> None:
+    if history.is_repeat_contact(ticket):
+        deltas.add(day, dims, "repeat_contact")
+    if ticket.category_id in history.complaint_categories:
+        deltas.add(day, dims, "complaints")
+        if history.is_second_complaint(ticket):
+            deltas.add(day, dims, "second_complaint")
 
 
 def _status_changed(event: TicketEvent, ticket: Ticket, f: TicketFacts, deltas: Deltas) -> None:

@@ -180,3 +180,25 @@ def test_the_backlog_is_a_snapshot_of_what_is_not_yet_resolved_by_age_and_team()
     # A level is not summed into the period's figures.
     assert selectors.figures(supervisor, MONDAY, wednesday).n("backlog") == 0
     assert selectors.backlog(supervisor, MONDAY).n("backlog") == 0
+
+
+def test_repeat_contacts_and_second_complaints_are_judged_by_the_customers_earlier_tickets():
+    from kefu.tickets.models import Category
+
+    complaint = Category.objects.get(slug="complaint")
+    agent = factories.staff(Role.AGENT)
+    returning, once = factories.customer(language="en"), factories.customer(language="en")
+    with frozen_at(at(0, 9)):
+        first = factories.ticket(returning, category=complaint, subject="Rude courier")
+        factories.ticket(once, category=complaint, subject="Late parcel")
+        tickets.accept_ticket(first, actor=agent)
+        go(at(0, 11))
+        tickets.verify_fix(first, actor=agent)
+        tickets.resolve_ticket(first, actor=agent)
+        tickets.confirm_resolution(first, actor=returning.user)
+        go(at(2, 10))
+        factories.ticket(returning, category=complaint, subject="Rude courier again")
+        go(at(2, 11))
+    week = selectors.figures(factories.staff(Role.SUPERVISOR), MONDAY, MONDAY + dt.timedelta(days=6))
+    assert (week.volume, week.n("repeat_contact"), week.n("complaints"), week.n("second_complaint")) == (3, 1, 3, 1)
+    assert (week.repeat_contact_rate, week.second_complaint_rate) == (1 / 3, 1 / 3)
