@@ -92,6 +92,11 @@ class Figures:
         return self.mean("resolved")
 
     @property
+    def call_handling_mean(self) -> float | None:
+        """AHT of phone calls (talk time); chats are not rolled up yet (docs/metrics.md)."""
+        return self.mean("handled_call")
+
+    @property
     def fcr_rate(self) -> float | None:
         return self.rate("fcr", "resolved")
 

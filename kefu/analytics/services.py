@@ -188,6 +188,8 @@ def apply_event(event: TicketEvent, facts: dict[int, TicketFacts], deltas: Delta
             deltas.add(f.created_day, f.created_dims, "escalated")
         case "status_changed":
             _status_changed(event, ticket, f, deltas)
+        case "call" if p.get("phase") == "ended" and p.get("duration_s"):
+            deltas.add(day, dims, "handled_call", 1, float(p["duration_s"]))  # talk time: AHT of calls
         case "survey_answered":
             _survey(day, dims, p, deltas)
         case "qa_reviewed" if not p.get("calibration"):

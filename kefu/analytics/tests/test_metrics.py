@@ -202,3 +202,17 @@ def test_repeat_contacts_and_second_complaints_are_judged_by_the_customers_earli
     week = selectors.figures(factories.staff(Role.SUPERVISOR), MONDAY, MONDAY + dt.timedelta(days=6))
     assert (week.volume, week.n("repeat_contact"), week.n("complaints"), week.n("second_complaint")) == (3, 1, 3, 1)
     assert (week.repeat_contact_rate, week.second_complaint_rate) == (1 / 3, 1 / 3)
+
+
+def test_the_handling_time_of_calls_is_their_talk_time():
+    agent = factories.staff(Role.AGENT)
+    with frozen_at(at(0, 9)):
+        ticket = factories.worked_ticket(agent)
+        for call_id, seconds in (("c1", 240), ("c2", 360)):
+            tickets.log_call(ticket, call_id=call_id, phase="answered", caller="+8613800000000", agent=agent)
+            tickets.log_call(ticket, call_id=call_id, phase="ended", caller="+8613800000000", agent=agent,
+                             duration_s=seconds)
+        tickets.log_call(ticket, call_id="c3", phase="ended", caller="+8613800000000")  # missed: no talk time
+        go(at(0, 10))
+    week = selectors.figures(factories.staff(Role.SUPERVISOR), MONDAY, MONDAY)
+    assert (week.n("handled_call"), week.call_handling_mean) == (2, 300)

@@ -125,6 +125,8 @@ def tiles(figures: selectors.Figures) -> list[Tile]:
                   "m": _minutes(figures.percentile("first_response", 0.5))}),
         _tile(_("Time to resolution (mean)"), figures.resolution_mean, _minutes, detail=_("median ≤ %(m)s") % {
             "m": _minutes(figures.percentile("resolved", 0.5))}),
+        _tile(_("Handling time of calls (AHT)"), figures.call_handling_mean, _minutes,
+              detail=_("%(n)s calls") % {"n": figures.n("handled_call")}),
         _tile(_("First contact resolution"), figures.fcr_rate, _percent, target=conf.get("TARGET_FCR")),
         _tile(_("Reopened"), figures.reopen_rate, _percent, target=conf.get("TARGET_REOPEN"),
               higher_is_better=False),
