@@ -3,19 +3,17 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
 from django.conf import settings
-from django.db import connections
 
 from kefu.accounts.models import Role
 from kefu.approvals import services
 from kefu.approvals.models import Decision, DecisionKind
 from kefu.core.errors import DomainError
 from kefu.testing import factories
+from kefu.testing.concurrency import race
 from kefu.tickets.models import TicketEvent
 
 # As in kefu/routing/tests/test_concurrency.py: SQLite's in-memory test database cannot hold two writers
@@ -27,34 +25,13 @@ pytestmark = [
 ]
 
 
-def _race(*jobs: Callable[[], object]) -> list[object]:
-    start = threading.Barrier(len(jobs))
-    results: list[object] = [None] * len(jobs)
-
-    def run(n: int, job: Callable[[], object]) -> None:
-        try:
-            start.wait()
-            results[n] = job()
-        except Exception as exc:  # reported to the test
-            results[n] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(n, job)) for n, job in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    return results
-
-
 def test_two_supervisors_settling_one_request_at_once_settle_it_once():
     agent = factories.staff(Role.AGENT)
     first, second = factories.staff(Role.SUPERVISOR), factories.staff(Role.SUPERVISOR)
     decision = services.record_decision(factories.worked_ticket(agent), kind=DecisionKind.objects.get(key="refund"),
                                         amount=Decimal("800"), reason="Lost", actor=agent)
     copies = [Decision.objects.get(pk=decision.pk) for _ in range(2)]
-    results = _race(lambda: services.decide_request(copies[0], approve=True, actor=first),
+    results = race(lambda: services.decide_request(copies[0], approve=True, actor=first),
                     lambda: services.decide_request(copies[1], approve=False, reason="No", actor=second))
     assert sum(isinstance(r, Decision) for r in results) == 1
     assert sum(isinstance(r, DomainError) for r in results) == 1

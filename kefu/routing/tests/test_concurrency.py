@@ -3,19 +3,17 @@ two server backends): no ticket goes to two agents, no agent goes over capacity,
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
-from collections.abc import Callable
 
 import pytest
 from django.conf import settings
-from django.db import connections
 
 from kefu.accounts.models import AgentProfile, Presence, Role, User
 from kefu.routing import services as routing
 from kefu.routing import strategies as st
 from kefu.routing.models import Queue, RoutingEntry
 from kefu.testing import factories
+from kefu.testing.concurrency import race
 from kefu.tickets.models import Ticket, TicketEvent
 
 # The SQLite test database lives in memory with a shared cache, where a reader and a writer on two
@@ -28,28 +26,6 @@ pytestmark = [
                        reason="concurrent connections are tested on PostgreSQL"),
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-
-def _race(*jobs: Callable[[], object]) -> list[object]:
-    """Run the jobs at once, one thread (and connection) each; their results, or their exceptions."""
-    start = threading.Barrier(len(jobs))
-    results: list[object] = [None] * len(jobs)
-
-    def run(n: int, job: Callable[[], object]) -> None:
-        try:
-            start.wait()
-            results[n] = job()
-        except Exception as exc:  # reported to the test
-            results[n] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(n, job)) for n, job in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    return results
 
 
 def _setup(agents: int, capacity: int, tickets: int) -> tuple[list[User], list[Ticket]]:
@@ -80,7 +56,7 @@ def _assert_consistent(people: list[User], capacity: int) -> Counter[int]:
 def test_two_sweeps_at_once_fill_every_agent_exactly_to_capacity_and_no_further():
     people, _waiting = _setup(agents=4, capacity=3, tickets=20)
 
-    results = _race(routing.route_waiting, routing.route_waiting)
+    results = race(routing.route_waiting, routing.route_waiting)
 
     assert not [r for r in results if isinstance(r, Exception)], results
     owners = _assert_consistent(people, capacity=3)
@@ -95,7 +71,7 @@ def test_two_workers_claiming_the_same_ticket_for_different_agents_one_wins():
         item = st.WorkItem(ticket_id=ticket.pk, queue_id=entry.queue_id, team_id=None, priority=entry.priority,
                            tier=entry.tier, enqueued_at=entry.enqueued_at)
         choices = [st.Choice(p.pk, st.Strategy.LEAST_LOADED, None, 0, 10) for p in people]
-        outcomes = _race(*(lambda c=c, i=item: routing.execute(i, c, i.enqueued_at) for c in choices))
+        outcomes = race(*(lambda c=c, i=item: routing.execute(i, c, i.enqueued_at) for c in choices))
         assert sorted(o.value for o in outcomes) == ["assigned", "ticket_gone"], outcomes  # type: ignore[attr-defined]
     _assert_consistent(people, capacity=10)
     assert Ticket.objects.filter(pk__in=[t.pk for t in waiting], owner__isnull=True).count() == 0
@@ -110,7 +86,7 @@ def test_two_workers_filling_one_agents_last_place_only_one_gets_it():
         items.append(st.WorkItem(ticket_id=ticket.pk, queue_id=entry.queue_id, team_id=None, priority=entry.priority,
                                  tier=entry.tier, enqueued_at=entry.enqueued_at))
     choice = st.Choice(person.pk, st.Strategy.LEAST_LOADED, None, 0, 1)
-    outcomes = _race(*(lambda i=i: routing.execute(i, choice, i.enqueued_at) for i in items))
+    outcomes = race(*(lambda i=i: routing.execute(i, choice, i.enqueued_at) for i in items))
     assert sorted(o.value for o in outcomes) == ["agent_full", "assigned"], outcomes  # type: ignore[attr-defined]
     _assert_consistent(people, capacity=1)
     # The ticket that lost is still waiting, not lost.
