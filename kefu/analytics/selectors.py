@@ -16,10 +16,12 @@ from django.db.models import QuerySet, Sum
 from django.db.models.functions import ExtractIsoWeekDay
 from django.utils.translation import gettext as _
 
-from kefu.accounts.models import Role
+from kefu.accounts.models import Department, Role, User
 from kefu.analytics.models import Fact
 from kefu.analytics.services import DIMENSIONS, DURATION_BUCKETS
 from kefu.core.errors import PermissionDenied
+from kefu.customers.models import Channel, Tier
+from kefu.tickets.models import Category, Priority
 
 READS_ALL = frozenset({Role.SUPERVISOR, Role.ADMIN, Role.QA})
 
@@ -209,6 +211,25 @@ def breakdown(actor: object, dimension: str, start: dt.date, end: dt.date) -> di
     for row in _summed(rows, "value"):
         result[row["value"]].add(row["metric"], row["sum_n"], row["sum_total"])
     return dict(result)
+
+
+def value_labels(dimension: str, values: list[str]) -> dict[str, str]:
+    """What each breakdown value is called on the page ("" is the tickets with none)."""
+    ids = [int(v) for v in values if v.isdigit()]
+    names: dict[str, str]
+    if dimension == "channel":
+        names = {k: str(v) for k, v in Channel.choices}
+    elif dimension == "tier":
+        names = {k: str(v) for k, v in Tier.choices}
+    elif dimension == "priority":
+        names = {k: str(v) for k, v in Priority.choices}
+    elif dimension == "category":
+        names = {str(c.pk): c.label() for c in Category.objects.filter(pk__in=ids)}
+    elif dimension == "team":
+        names = {str(pk): name for pk, name in Department.objects.filter(pk__in=ids).values_list("pk", "name")}
+    else:
+        names = {str(u.pk): u.name for u in User.objects.filter(pk__in=ids)}
+    return {value: names.get(value, value) if value else str(_("None")) for value in values}
 
 
 def period_start(day: dt.date, grain: str) -> dt.date:

@@ -115,6 +115,11 @@ def responses(actor: User | Any, period: Period) -> QuerySet[Survey]:
             .order_by("-answered_at"))
 
 
+def is_panel_member(survey: Survey) -> bool:
+    """Whether the survey's customer is already on the service experience panel."""
+    return PanelMember.objects.filter(customer_id=survey.customer_id).exists()
+
+
 def panel_members(actor: User | Any) -> QuerySet[PanelMember]:
     if not reads_results(actor):
         return PanelMember.objects.none()

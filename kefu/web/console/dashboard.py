@@ -22,13 +22,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
-from kefu.accounts.models import Department, User
+from kefu.accounts.models import User
 from kefu.analytics import charts, conf, selectors
 from kefu.analytics.services import AGE_BUCKETS_DAYS, DURATION_BUCKETS
 from kefu.core.clock import now
 from kefu.core.errors import PermissionDenied
-from kefu.customers.models import Channel, Tier
-from kefu.tickets.models import Category, Priority
 from kefu.web.console.views import StaffRequest, staff_required
 
 PERIODS = {"today": gettext_lazy("Today"), "7d": gettext_lazy("Last 7 days"), "30d": gettext_lazy("Last 30 days"),
@@ -145,25 +143,6 @@ def tiles(figures: selectors.Figures) -> list[Tile]:
     ]
 
 
-def value_labels(dimension: str, values: list[str]) -> dict[str, str]:
-    """What each breakdown value is called on the page ("" is the tickets with none)."""
-    ids = [int(v) for v in values if v.isdigit()]
-    names: dict[str, str]
-    if dimension == "channel":
-        names = {k: str(v) for k, v in Channel.choices}
-    elif dimension == "tier":
-        names = {k: str(v) for k, v in Tier.choices}
-    elif dimension == "priority":
-        names = {k: str(v) for k, v in Priority.choices}
-    elif dimension == "category":
-        names = {str(c.pk): c.label() for c in Category.objects.filter(pk__in=ids)}
-    elif dimension == "team":
-        names = {str(pk): name for pk, name in Department.objects.filter(pk__in=ids).values_list("pk", "name")}
-    else:
-        names = {str(u.pk): u.name for u in User.objects.filter(pk__in=ids)}
-    return {value: names.get(value, value) if value else str(_("None")) for value in values}
-
-
 def _drill_down(dimension: str, value: str, period: Period) -> str | None:
     if not value:
         return None
@@ -230,7 +209,7 @@ def arrivals_chart(actor: User, period: Period) -> SafeString:
 
 def _breakdown_rows(actor: User, dimension: str, period: Period) -> list[tuple[str, str, selectors.Figures]]:
     by_value = selectors.breakdown(actor, dimension, period.start, period.end)
-    labels = value_labels(dimension, list(by_value))
+    labels = selectors.value_labels(dimension, list(by_value))
     rows = [(value, labels[value], figures) for value, figures in by_value.items() if figures.volume
             or figures.n("resolved")]
     return sorted(rows, key=lambda row: (-row[2].volume, row[1]))

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from kefu.core.errors import DomainError, NotFound
 from kefu.core.ratelimit import RateLimit, client_ip
 from kefu.feedback import selectors, services
-from kefu.feedback.models import PanelMember, Survey, SurveyQuestion
+from kefu.feedback.models import Survey, SurveyQuestion
 
 SURVEY_HITS_PER_IP = RateLimit("survey_ip", limit=120, window=3600)
 LANGUAGES = {"en": "English", "zh-hans": "简体中文"}
@@ -45,6 +45,7 @@ def _language(request: HttpRequest, survey: Survey) -> str:
 def _page(request: HttpRequest, survey: Survey, language: str, *, status: int = 200,
           error: str = "") -> HttpResponse:
     questions = selectors.active_questions()
+    member = selectors.is_panel_member(survey)
     state = "open" if survey.is_open else survey.state if survey.state == Survey.State.ANSWERED else "expired"
     with translation.override(language):
         response = render(request, "web/portal/survey/survey.html", {
@@ -53,8 +54,7 @@ def _page(request: HttpRequest, survey: Survey, language: str, *, status: int = 
             "questions": [(q, q.text(language), request.POST.get(q.key, "") if request.method == "POST" else "")
                           for q in questions],
             "score_kind": SurveyQuestion.Kind.SCORE, "nps_kind": SurveyQuestion.Kind.NPS,
-            "invite": survey.thanked and not PanelMember.objects.filter(customer_id=survey.customer_id).exists(),
-            "member": PanelMember.objects.filter(customer_id=survey.customer_id).exists(),
+            "invite": survey.thanked and not member, "member": member,
         }, status=status)
         response.headers["Content-Language"] = language
     # Never cached by a proxy; the link is a bearer secret and is not sent on to other sites.
