@@ -51,12 +51,16 @@ class TicketFacts(models.Model):
 
 
 class RollupCursor(models.Model):
+    """How far one roll-up has read: the event log by id ("events"); chats and the assistant's conversations by
+    the moment they ended, then id ("chats", "bot")."""
+
     name = models.CharField(max_length=40, primary_key=True)
-    last_event_id = models.BigIntegerField(default=0)
+    last_id = models.BigIntegerField(default=0)
+    last_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
-        return f"{self.name} at {self.last_event_id}"
+        return f"{self.name} at {self.last_at or ''} #{self.last_id}"
 
 
 class Report(models.Model):

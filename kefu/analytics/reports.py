@@ -64,6 +64,24 @@ FIELDS = (
     Field("resolved", gettext_lazy("Tickets resolved"), "count"),
     Field("resolution_mean", gettext_lazy("Time to resolution, mean"), "seconds", denominator="resolved"),
     Field("resolution_median", gettext_lazy("Time to resolution, median"), "median", denominator="resolved"),
+    Field("sla_met_first_response", gettext_lazy("First responses in time (SLA)"), "count"),
+    Field("sla_decided_first_response", gettext_lazy("First-response clocks decided"), "count"),
+    Field("sla_first_response", gettext_lazy("SLA met: first response"), "rate", "sla_met_first_response",
+          "sla_decided_first_response"),
+    Field("sla_met_update", gettext_lazy("Customer updates in time (SLA)"), "count"),
+    Field("sla_decided_update", gettext_lazy("Customer-update clocks decided"), "count"),
+    Field("sla_update", gettext_lazy("SLA met: customer updates"), "rate", "sla_met_update", "sla_decided_update"),
+    Field("sla_met_resolution", gettext_lazy("Resolutions in time (SLA)"), "count"),
+    Field("sla_decided_resolution", gettext_lazy("Resolution clocks decided"), "count"),
+    Field("sla_resolution", gettext_lazy("SLA met: resolution"), "rate", "sla_met_resolution",
+          "sla_decided_resolution"),
+    Field("handled", gettext_lazy("Chats and calls handled"), "count"),
+    Field("handling_mean", gettext_lazy("Handling time (AHT), mean"), "seconds", denominator="handled"),
+    Field("bot_ended", gettext_lazy("Assistant conversations"), "count"),
+    Field("bot_resolved", gettext_lazy("Solved by the assistant"), "count"),
+    Field("bot_resolution_rate", gettext_lazy("Assistant resolution rate"), "rate", "bot_resolved", "bot_ended"),
+    Field("bot_handed_off", gettext_lazy("Handed to a person"), "count"),
+    Field("bot_handoff_rate", gettext_lazy("Assistant hand-off rate"), "rate", "bot_handed_off", "bot_ended"),
     Field("fcr", gettext_lazy("Resolved at first contact"), "count"),
     Field("fcr_rate", gettext_lazy("First contact resolution"), "rate", "fcr", "resolved"),
     Field("reopened", gettext_lazy("Resolved after a reopen"), "count"),
@@ -88,7 +106,8 @@ FIELDS = (
 FIELD = {field.key: field for field in FIELDS}
 # The headline figures: the totals table, the breakdown tables' columns and (some of them) the mail.
 KPIS = tuple(FIELD[key] for key in (
-    "volume", "first_response_mean", "first_response_median", "resolution_mean", "resolution_median", "fcr_rate",
+    "volume", "first_response_mean", "first_response_median", "sla_first_response", "resolution_mean",
+    "resolution_median", "sla_resolution", "handling_mean", "fcr_rate",
     "reopen_rate", "transfer_rate", "escalation_rate", "channel_switch_rate", "csat", "nps", "qa_pass_rate"))
 DIMENSION_LABELS: dict[str, str | Promise] = {
     "channel": gettext_lazy("Channel"), "category": gettext_lazy("Category"), "team": gettext_lazy("Team"),
@@ -107,6 +126,13 @@ def kpis(figures: Figures) -> dict[str, float | int | None]:
         "resolved": figures.n("resolved"),
         "resolution_mean": figures.resolution_mean,
         "resolution_median": figures.percentile("resolved", 0.5),
+        **{key: value for clock in ("first_response", "update", "resolution") for key, value in (
+            (f"sla_met_{clock}", figures.n(f"sla_met_{clock}")), (f"sla_decided_{clock}", figures.sla_decided(clock)),
+            (f"sla_{clock}", figures.sla_compliance(clock)))},
+        "handled": figures.handled, "handling_mean": figures.handling_mean,
+        "bot_ended": figures.n("bot_ended"), "bot_resolved": figures.n("bot_resolved"),
+        "bot_resolution_rate": figures.bot_resolution_rate, "bot_handed_off": figures.n("bot_handed_off"),
+        "bot_handoff_rate": figures.bot_handoff_rate,
         "fcr": figures.n("fcr"), "fcr_rate": figures.fcr_rate,
         "reopened": figures.n("reopened"), "reopen_rate": figures.reopen_rate,
         "transferred": figures.n("transferred"), "transfer_rate": figures.transfer_rate,

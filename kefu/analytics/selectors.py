@@ -95,8 +95,39 @@ class Figures:
 
     @property
     def call_handling_mean(self) -> float | None:
-        """AHT of phone calls (talk time); chats are not rolled up yet (docs/metrics.md)."""
+        """AHT of phone calls (talk time)."""
         return self.mean("handled_call")
+
+    @property
+    def chat_handling_mean(self) -> float | None:
+        """AHT of chats (answered → ended)."""
+        return self.mean("handled_chat")
+
+    @property
+    def handled(self) -> int:
+        return self.n("handled_call") + self.n("handled_chat")
+
+    @property
+    def handling_mean(self) -> float | None:
+        """AHT: agent time on chats and calls over the chats and calls handled."""
+        handled = self.handled
+        return (self.total("handled_call") + self.total("handled_chat")) / handled if handled else None
+
+    def sla_decided(self, clock: str) -> int:
+        return self.n(f"sla_met_{clock}") + self.n(f"sla_breached_{clock}")
+
+    def sla_compliance(self, clock: str) -> float | None:
+        """The share of one kind of SLA clock met in time, of those met or breached."""
+        decided = self.sla_decided(clock)
+        return self.n(f"sla_met_{clock}") / decided if decided else None
+
+    @property
+    def bot_resolution_rate(self) -> float | None:
+        return self.rate("bot_resolved", "bot_ended")
+
+    @property
+    def bot_handoff_rate(self) -> float | None:
+        return self.rate("bot_handed_off", "bot_ended")
 
     @property
     def fcr_rate(self) -> float | None:

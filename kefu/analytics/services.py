@@ -11,16 +11,19 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Case, Count, Q, Value, When
+from django.db.models import Case, Count, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from kefu.analytics.models import Fact, RollupCursor, TicketFacts
+from kefu.bot.models import Conversation
+from kefu.chat.models import ChatSession
 from kefu.core.clock import now
+from kefu.customers.models import Channel
 from kefu.tickets.models import Category, Ticket, TicketEvent
 from kefu.tickets.states import ACTIVE
 
@@ -85,7 +88,7 @@ def roll_up(limit: int = BATCH) -> int:
     with transaction.atomic():
         cursor, _created = RollupCursor.objects.select_for_update().get_or_create(name="events")
         horizon = now() - LAG
-        events = list(TicketEvent.objects.filter(pk__gt=cursor.last_event_id).order_by("pk")
+        events = list(TicketEvent.objects.filter(pk__gt=cursor.last_id).order_by("pk")
                       .select_related("ticket__customer")[:limit])
         settled = list(_until(events, horizon))
         if not settled:
@@ -98,15 +101,17 @@ def roll_up(limit: int = BATCH) -> int:
         TicketFacts.objects.bulk_create(list(facts.values()), update_conflicts=True, unique_fields=["ticket"],
                                         update_fields=[f.name for f in TicketFacts._meta.concrete_fields
                                                        if f.name != "ticket"])
-        cursor.last_event_id, cursor.updated_at = settled[-1].pk, now()
-        cursor.save(update_fields=["last_event_id", "updated_at"])
+        cursor.last_id, cursor.updated_at = settled[-1].pk, now()
+        cursor.save(update_fields=["last_id", "updated_at"])
     return len(settled)
 
 
 def roll_up_all(limit: int = BATCH) -> int:
+    """Bring every roll-up up to date (the events, the chats, the assistant's conversations)."""
     done = 0
-    while read := roll_up(limit):
-        done += read
+    for roll in (roll_up, roll_up_chats, roll_up_bot):
+        while read := roll(limit):
+            done += read
     return done
 
 
@@ -190,6 +195,12 @@ def apply_event(event: TicketEvent, facts: dict[int, TicketFacts], deltas: Delta
             _status_changed(event, ticket, f, deltas)
         case "call" if p.get("phase") == "ended" and p.get("duration_s"):
             deltas.add(day, dims, "handled_call", 1, float(p["duration_s"]))  # talk time: AHT of calls
+        case "sla_met" | "sla_breached" if p.get("clock"):
+            # Met: the moment it was met; breached: the sweep's moment, seconds after the due time, with the team
+            # and owner of that moment (an escalation may have moved the ticket since).
+            if "team" in p:
+                dims = dims | {"team": str(p["team"] or ""), "agent": str(p.get("owner") or "")}
+            deltas.add(day, dims, f"{event.type}_{p['clock']}")
         case "survey_answered":
             _survey(day, dims, p, deltas)
         case "qa_reviewed" if not p.get("calibration"):
@@ -250,6 +261,70 @@ def _survey(day: dt.date, dims: Dims, p: dict[str, Any], deltas: Deltas) -> None
             deltas.add(day, dims, "nps_promoters")
         elif int(nps) <= DETRACTOR:
             deltas.add(day, dims, "nps_detractors")
+
+
+# ---------------------------------------------------------------------------------------------- chats and the bot
+
+# Chats and the assistant's conversations are read from their own tables, not the event log: most never become
+# tickets. Each is rolled up once, when it ends, in the order of its end (then id).
+
+
+def roll_up_chats(limit: int = BATCH) -> int:
+    """Roll up the next batch of ended chats (AHT of chats); returns how many were read."""
+    chats = ChatSession.objects.filter(ended_at__isnull=False).select_related("customer", "ticket")
+    return _roll_up_ended("chats", chats, _add_chat, limit)
+
+
+def roll_up_bot(limit: int = BATCH) -> int:
+    """Roll up the next batch of the assistant's ended conversations (bot resolution and hand-off)."""
+    conversations = Conversation.objects.filter(ended_at__isnull=False).select_related("chat__customer")
+    return _roll_up_ended("bot", conversations, _add_conversation, limit)
+
+
+def _roll_up_ended(name: str, rows: QuerySet[Any], add: Callable[[Any, Deltas], None], limit: int) -> int:
+    with transaction.atomic():
+        cursor, _created = RollupCursor.objects.select_for_update().get_or_create(name=name)
+        rows = rows.filter(ended_at__lte=now() - LAG)
+        if cursor.last_at is not None:
+            rows = rows.filter(Q(ended_at__gt=cursor.last_at) | Q(ended_at=cursor.last_at, pk__gt=cursor.last_id))
+        batch = list(rows.order_by("ended_at", "pk")[:limit])
+        if not batch:
+            return 0
+        deltas = Deltas()
+        for row in batch:
+            add(row, deltas)
+        deltas.write()
+        cursor.last_at, cursor.last_id, cursor.updated_at = batch[-1].ended_at, batch[-1].pk, now()
+        cursor.save(update_fields=["last_at", "last_id", "updated_at"])
+    return len(batch)
+
+
+def _chat_dims(chat: ChatSession, agent_id: int | None) -> Dims:
+    """A chat that became a ticket counts with its ticket's values; one that did not, under no category, team or
+    priority."""
+    if chat.ticket is not None:
+        return dims_of(chat.ticket) | {"agent": str(agent_id or "")}
+    return {"channel": Channel.CHAT, "category": "", "team": "", "agent": str(agent_id or ""),
+            "tier": chat.customer.tier, "priority": ""}
+
+
+def _add_chat(chat: ChatSession, deltas: Deltas) -> None:
+    if chat.answered_at is None or chat.ended_at is None:
+        return  # nobody answered: no handling time
+    seconds = max(0.0, (chat.ended_at - chat.answered_at).total_seconds())
+    deltas.add(local_day(chat.ended_at), _chat_dims(chat, chat.agent_id), "handled_chat", 1, seconds)
+
+
+def _add_conversation(conversation: Conversation, deltas: Deltas) -> None:
+    if conversation.ended_at is None:  # the query reads ended ones only; this keeps the type checker informed
+        return
+    day, dims = local_day(conversation.ended_at), _chat_dims(conversation.chat, None)
+    deltas.add(day, dims, "bot_ended")
+    if conversation.outcome == Conversation.Outcome.RESOLVED:
+        deltas.add(day, dims, "bot_resolved")
+    elif conversation.outcome == Conversation.Outcome.HANDED_OFF:
+        deltas.add(day, dims, "bot_handed_off")
+        deltas.add(day, dims, f"bot_handoff_{conversation.handoff_reason or 'other'}")
 
 
 # ---------------------------------------------------------------------------------------------- backlog

@@ -10,9 +10,10 @@ BATCHES_PER_TICK = 10
 def roll_up_events() -> None:
     # A bounded share per tick: after an upgrade the whole history waits, and the scheduler's other jobs (the
     # outbox above all) must not wait behind it.
-    for _ in range(BATCHES_PER_TICK):
-        if not services.roll_up():
-            return
+    for roll_up in (services.roll_up, services.roll_up_chats, services.roll_up_bot):
+        for _ in range(BATCHES_PER_TICK):
+            if not roll_up():
+                break
 
 
 @periodic(seconds=300)

@@ -52,12 +52,16 @@ class Conversation(models.Model):
     started_at = models.DateTimeField(default=now)
     last_customer_at = models.DateTimeField(null=True, blank=True)
     handed_off_at = models.DateTimeField(null=True, blank=True)
+    # When the assistant's part ended, whatever the outcome (resolved, abandoned, handed off).
     ended_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("chatbot conversation")
         verbose_name_plural = _("chatbot conversations")
-        indexes = [models.Index(fields=["outcome", "started_at"], name="bot_conversation_outcome")]
+        indexes = [models.Index(fields=["outcome", "started_at"], name="bot_conversation_outcome"),
+                   # The analytics roll-up reads ended conversations in this order (kefu.analytics.services).
+                   models.Index(fields=["ended_at", "id"], name="bot_conversation_ended",
+                                condition=models.Q(ended_at__isnull=False))]
 
     def __str__(self) -> str:
         return f"{self.chat_id}: {self.outcome or 'open'}"

@@ -301,7 +301,7 @@ def waiting_minutes(session: ChatSession) -> int:
 def _hand_over(turn: Turn, reason: str, judged: triage.Triage | None = None) -> None:
     conversation, session = turn.conversation, turn.session
     conversation.outcome, conversation.handoff_reason = Conversation.Outcome.HANDED_OFF, reason
-    conversation.handed_off_at = now()
+    conversation.handed_off_at = conversation.ended_at = now()
     conversation.pending = Conversation.Pending.NOTHING
     ticket = _handoff_ticket(turn, reason, judged)
     notice = chat.hand_over(session, ticket=ticket, notice=_(
@@ -387,7 +387,8 @@ def close_idle(minutes: float | None = None) -> list[int]:
 
 def record_takeover(session: ChatSession) -> None:
     """An agent took the chat from the bot before it handed over."""
+    moment = now()
     Conversation.objects.filter(chat=session, outcome=Conversation.Outcome.OPEN).update(
         outcome=Conversation.Outcome.HANDED_OFF, handoff_reason=Conversation.HandoffReason.TAKEN,
-        handed_off_at=now())
+        handed_off_at=moment, ended_at=moment)
 

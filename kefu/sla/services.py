@@ -176,6 +176,11 @@ def _finish(clocks: Iterable[TicketClock], state: str, moment: dt.datetime) -> N
         if state == State.MET:
             clock.met_at = moment
     TicketClock.objects.bulk_update(clocks, ["state", "next_check_at", "met_at"])
+    if state == State.MET and clocks:
+        # A met clock is a timeline event as a breach is: SLA compliance (kefu.analytics) counts both.
+        insert_rows(TicketEvent, ["ticket", "type", "actor", "public", "at", "payload"],
+                    [(c.ticket_id, "sla_met", None, False, moment,
+                      {"clock": c.kind, "name": c.name, "due_at": _iso(c.due_at)}) for c in clocks])
 
 
 def _pause(clocks: Iterable[TicketClock], moment: dt.datetime) -> None:
@@ -337,8 +342,11 @@ def sweep(moment: dt.datetime | None = None, limit: int = SWEEP_BATCH) -> int:
 
 
 def _sweep_event(clock: DueClock, type_: str, moment: dt.datetime) -> tuple[object, ...]:
+    # The team and owner of the moment: a breach's escalation may move the ticket in the same transaction, and the
+    # breach is the team's that missed it (kefu.analytics counts it there).
     return (clock.ticket_id, type_, None, False, moment,
-            {"clock": clock.kind, "name": clock.name, "due_at": _iso(clock.due_at)})
+            {"clock": clock.kind, "name": clock.name, "due_at": _iso(clock.due_at), "team": clock.team_id,
+             "owner": clock.owner_id})
 
 
 def _sweep_webhook(clock: DueClock, type_: str, moment: dt.datetime) -> WebhookEvent:

@@ -216,3 +216,63 @@ def test_the_handling_time_of_calls_is_their_talk_time():
         go(at(0, 10))
     week = selectors.figures(factories.staff(Role.SUPERVISOR), MONDAY, MONDAY)
     assert (week.n("handled_call"), week.call_handling_mean) == (2, 300)
+
+
+def test_sla_compliance_per_target_and_escalation_after_a_real_breach():
+    """Two urgent tickets (first response due in 30 min): X answered after 10 and 20 min and resolved, Y never
+    answered;
+    the sweep breaches Y's clock at 30 min and, by the policy, moves Y to the escalation team."""
+    from kefu.sla import services as sla
+    from kefu.sla.models import SlaPolicy
+    from kefu.tickets.models import Priority
+
+    team, escalation_team = factories.department("Blue"), factories.department("Escalations")
+    SlaPolicy.objects.filter(name="Urgent").update(breach_action=SlaPolicy.BreachAction.REASSIGN_TEAM,
+                                                    breach_team=escalation_team)
+    agent = factories.staff(Role.AGENT, teams=(team,))
+    with frozen_at(at(0, 10)):
+        x = factories.worked_ticket(agent, priority=Priority.URGENT, team=team, subject="Outage X")
+        y = factories.worked_ticket(agent, priority=Priority.URGENT, team=team, subject="Outage Y")
+        go(at(0, 10, 10))
+        tickets.reply_to_customer(x, "Restarting the service now.", actor=agent)
+        go(at(0, 10, 20))
+        tickets.reply_to_customer(x, "The service is back; watching it for an hour.", actor=agent)
+        go(at(0, 10, 30))
+        sla.sweep(now())
+        go(at(0, 11))
+        tickets.verify_fix(x, actor=agent)
+        tickets.resolve_ticket(x, actor=agent)
+        go(at(0, 11, 1))
+    y.refresh_from_db()
+    assert y.team == escalation_team
+    day = selectors.figures(factories.staff(Role.SUPERVISOR), MONDAY, MONDAY)
+    assert (day.n("sla_met_first_response"), day.n("sla_breached_first_response")) == (1, 1)
+    assert day.sla_compliance("first_response") == 0.5
+    # X's second reply came within the four-hour update cadence its first reply started.
+    assert (day.sla_decided("update"), day.sla_compliance("update")) == (1, 1.0)
+    assert day.sla_compliance("resolution") is None  # the urgent policy promises no resolution time: "—", not 0 %
+    assert (day.n("escalated"), day.escalation_rate) == (1, 0.5)
+    # The breach counts where the ticket was when it happened (Blue), not where the escalation moved it.
+    by_team = selectors.breakdown(factories.staff(Role.SUPERVISOR), "team", MONDAY, MONDAY)
+    assert by_team[str(team.pk)].n("sla_breached_first_response") == 1
+
+
+def test_the_handling_time_of_chats_runs_from_the_answer_to_the_end():
+    from kefu.chat import services as chat
+    from kefu.chat.models import ChatMessage
+
+    agent = factories.staff(Role.AGENT)
+    with frozen_at(at(0, 9)):
+        handled, unanswered = (chat.start_chat(chat.PreChat(name=name)) for name in ("Handled", "Unanswered"))
+        advance(dt.timedelta(minutes=2))  # two minutes in the queue: waiting is not handling
+        chat.take_chat(handled, agent=agent)
+        chat.post_message(handled, "Hello, how can I help?", side=ChatMessage.Author.AGENT, actor=agent)
+        advance(dt.timedelta(minutes=7))
+        chat.end_chat(handled, by=ChatMessage.Author.AGENT, actor=agent)
+        chat.end_chat(unanswered, by=ChatMessage.Author.CUSTOMER)  # left before anyone answered
+        go(at(0, 10))
+        assert services.roll_up_all() == 0  # each chat is read once
+    day = selectors.figures(factories.staff(Role.SUPERVISOR), MONDAY, MONDAY)
+    assert (day.n("handled_chat"), day.chat_handling_mean) == (1, 7 * 60)
+    mine = selectors.own_figures(agent, MONDAY, MONDAY)
+    assert mine.n("handled_chat") == 1

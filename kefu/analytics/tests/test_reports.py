@@ -111,6 +111,8 @@ def test_the_report_page_and_its_csv_and_xlsx_downloads_hold_the_figures(client)
     total = rows[0]
     assert (total["section"], total["volume"], total["resolved"], total["fcr_rate"]) == ("total", "3", "2", "0.5")
     assert total["first_response_mean"] == "4500.0" and total["nps"] == "0.0"
+    assert (total["sla_met_first_response"], total["sla_decided_first_response"], total["sla_first_response"]) == (
+        "2", "2", "1.0")
     blue = next(row for row in rows if row["section"] == "team" and row["name"] == "Blue")
     assert blue["value"] == str(people["blue"].pk) and blue["volume"] == "3"  # type: ignore[attr-defined]
     assert sum(int(row["volume"]) for row in rows if row["section"] == "agent") == 3

@@ -269,3 +269,33 @@ def test_unanswered_questions_are_grouped_for_the_knowledge_base_and_outcomes_co
     assert {q.text for q in gaps[0].questions} == {"can I pay with bitcoin", "do you accept bitcoin payments"}
     assert "今天北京天气怎么样" in page and "bitcoin" in page
     assert "Resolved by the assistant</dt><dd>1 (25 %)" in page
+
+
+def test_the_assistants_outcomes_make_the_dashboards_resolution_and_hand_off_rates(trained_bot):
+    import datetime as dt
+
+    from kefu.accounts.models import Role
+    from kefu.analytics import selectors as analytics
+    from kefu.analytics import services as roll_ups
+    from kefu.core.clock import advance, frozen_at, now
+
+    with frozen_at(now()):
+        resolved = start()
+        say(resolved, "how do I get an invoice")
+        say(resolved, "yes thanks")
+        say(start(), "I want to talk to a human please")
+        failed = start()
+        say(failed, "what is the capital of Peru")
+        say(failed, "tell me a joke about penguins")
+        taken = start()
+        say(taken, "how do I get an invoice")
+        chat.take_chat(taken, agent=factories.staff())
+        say(start(), "how do I get an invoice")  # still talking to the assistant: not ended, not counted yet
+        advance(dt.timedelta(seconds=10))
+        roll_ups.roll_up_all()
+        today = roll_ups.local_day(now())
+    day = analytics.figures(factories.staff(Role.SUPERVISOR), today, today)
+    assert (day.n("bot_ended"), day.n("bot_resolved"), day.n("bot_handed_off")) == (4, 1, 3)
+    assert (day.bot_resolution_rate, day.bot_handoff_rate) == (0.25, 0.75)
+    assert {reason: day.n(f"bot_handoff_{reason}") for reason in ("asked", "failed", "taken")} == {
+        "asked": 1, "failed": 1, "taken": 1}

@@ -37,6 +37,10 @@ BREAKDOWNS = {"channel": gettext_lazy("Channel"), "category": gettext_lazy("Cate
 # The ticket list's filter for each breakdown, so that a bar opens the tickets behind it.
 LIST_FILTER = {"channel": "channel", "category": "category", "team": "team", "agent": "owner", "tier": "tier",
                "priority": "priority"}
+# The kinds of SLA clock (kefu.sla TicketClock.Kind), as the compliance tiles name them.
+SLA_CLOCKS = {"first_response": gettext_lazy("first response"), "update": gettext_lazy("customer updates"),
+              "resolution": gettext_lazy("resolution"), "milestone": gettext_lazy("milestones"),
+              "reevaluation": gettext_lazy("re-evaluation")}
 WEEKDAYS = [gettext_lazy("Mon"), gettext_lazy("Tue"), gettext_lazy("Wed"), gettext_lazy("Thu"),
             gettext_lazy("Fri"), gettext_lazy("Sat"), gettext_lazy("Sun")]
 
@@ -121,10 +125,12 @@ def tiles(figures: selectors.Figures) -> list[Tile]:
         _tile(_("First response (mean)"), figures.first_response_mean, _minutes, target=frt_target,
               higher_is_better=False, detail=_("median ≤ %(m)s") % {
                   "m": _minutes(figures.percentile("first_response", 0.5))}),
+        _sla_tile(figures, "first_response"),
         _tile(_("Time to resolution (mean)"), figures.resolution_mean, _minutes, detail=_("median ≤ %(m)s") % {
             "m": _minutes(figures.percentile("resolved", 0.5))}),
-        _tile(_("Handling time of calls (AHT)"), figures.call_handling_mean, _minutes,
-              detail=_("%(n)s calls") % {"n": figures.n("handled_call")}),
+        _tile(_("Handling time (AHT)"), figures.handling_mean, _minutes,
+              detail=_("%(chats)s chats, %(calls)s calls") % {"chats": figures.n("handled_chat"),
+                                                               "calls": figures.n("handled_call")}),
         _tile(_("First contact resolution"), figures.fcr_rate, _percent, target=conf.get("TARGET_FCR")),
         _tile(_("Reopened"), figures.reopen_rate, _percent, target=conf.get("TARGET_REOPEN"),
               higher_is_better=False),
@@ -140,6 +146,30 @@ def tiles(figures: selectors.Figures) -> list[Tile]:
               detail=_("%(n)s answers") % {"n": figures.n("nps_answers")}),
         _tile(_("QA pass rate"), figures.qa_pass_rate, _percent, target=conf.get("TARGET_QA_PASS"),
               detail=_("%(n)s reviews") % {"n": figures.n("qa_reviews")}),
+    ]
+
+
+def _sla_tile(figures: selectors.Figures, clock: str) -> Tile:
+    return _tile(_("SLA met: %(target)s") % {"target": SLA_CLOCKS[clock]}, figures.sla_compliance(clock),
+                 _percent, target=conf.get("TARGET_SLA"),
+                 detail=_("%(n)s of %(decided)s") % {"n": figures.n(f"sla_met_{clock}"),
+                                                     "decided": figures.sla_decided(clock)})
+
+
+def service_tiles(figures: selectors.Figures) -> list[Tile]:
+    """Each kind of SLA clock's compliance, the handling time per channel and the assistant's outcomes."""
+    return [
+        *(_sla_tile(figures, clock) for clock in SLA_CLOCKS),
+        _tile(_("Handling time of chats"), figures.chat_handling_mean, _minutes,
+              detail=_("%(n)s chats") % {"n": figures.n("handled_chat")}),
+        _tile(_("Handling time of calls"), figures.call_handling_mean, _minutes,
+              detail=_("%(n)s calls") % {"n": figures.n("handled_call")}),
+        _tile(_("Solved by the assistant"), figures.bot_resolution_rate, _percent,
+              detail=_("%(n)s of %(ended)s conversations") % {"n": figures.n("bot_resolved"),
+                                                              "ended": figures.n("bot_ended")}),
+        _tile(_("Handed to a person"), figures.bot_handoff_rate, _percent,
+              detail=_("%(n)s of %(ended)s conversations") % {"n": figures.n("bot_handed_off"),
+                                                              "ended": figures.n("bot_ended")}),
     ]
 
 
@@ -234,6 +264,7 @@ def dashboard(request: StaffRequest) -> HttpResponse:
         "breakdowns": list(BREAKDOWNS.items()), "everything": scope.everything,
         "tiles": tiles(figures), "backlog_tile": backlog_tile(selectors.backlog(user, period.end)),
         "today_tiles": tiles(selectors.figures(user, today, today))[:5],
+        "service_tiles": service_tiles(figures),
         "rows": [(value, label, tiles(f)) for value, label, f in rows],
         "trend_chart": trend_chart(user, period), "arrivals_chart": arrivals_chart(user, period),
         "distribution_chart": distribution_chart(figures),
@@ -253,7 +284,7 @@ def my_numbers(request: StaffRequest) -> HttpResponse:
     teams = selectors.team_figures(user, period.start, period.end)
     return render(request, "web/console/analytics/my_numbers.html", {
         "period": period, "periods": list(PERIODS.items()),
-        "rows": list(zip(tiles(mine), tiles(teams), strict=True)),
+        "rows": list(zip([*tiles(mine), *service_tiles(mine)], [*tiles(teams), *service_tiles(teams)], strict=True)),
     })
 
 

@@ -165,6 +165,8 @@ def describe(event: TicketEvent) -> str:
             return _("Service level: %(policy)s.") % {"policy": _(policy) if policy else "—"}
         case "sla_warning":
             return _("%(clock)s is due soon (%(due)s).") % {"clock": _clock(p), "due": _moment(p.get("due_at"))}
+        case "sla_met":
+            return _("%(clock)s met in time.") % {"clock": _clock(p)}
         case "sla_breached":
             return _("%(clock)s is overdue (was due %(due)s).") % {"clock": _clock(p), "due": _moment(p.get("due_at"))}
         case "escalated":

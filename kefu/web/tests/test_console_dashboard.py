@@ -43,6 +43,10 @@ def test_the_supervisor_sees_the_weeks_figures_charts_and_breakdown_with_drill_d
     assert _tile(page, "First response (mean)") == "75 min"  # (30 + 120) / 2
     assert _tile(page, "First contact resolution") == "50 %"
     assert _tile(page, "CSAT") == "50 %" and _tile(page, "NPS") == "+0"
+    # A and B were answered within their two working hours (B at the last minute) and resolved in time; C's
+    # clocks still run; nothing had milestones.
+    assert _tile(page, "SLA met: first response") == "100 %" and "2 of 2" in page
+    assert _tile(page, "SLA met: resolution") == "100 %" and _tile(page, "SLA met: milestones") == "—"
     assert page.count('class="chart chart-') == 4  # trend, distribution, arrivals, breakdown
     assert "Blue" in page
     blue = re.search(r'href="(/console/tickets/\?team=\d+&amp;created_from=2026-11-01&amp;created_to=2026-11-08)"',
