@@ -142,6 +142,10 @@ SORTS = {
 }
 
 
+# The moments a list's date range may read: creation, the first response, the (latest) resolution.
+DATED_COLUMNS = {"created": "created_at", "first_response": "first_response_at", "resolved": "resolved_at"}
+
+
 @dataclass
 class TicketFilters:
     status: list[str] = field(default_factory=list)
@@ -154,8 +158,10 @@ class TicketFilters:
     tier: list[str] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
     customer: int | None = None
+    # The range [created_from, created_to) reads the moment ``dated`` names (DATED_COLUMNS).
     created_from: dt.datetime | None = None
     created_to: dt.datetime | None = None
+    dated: str = "created"
     q: str = ""
     sort: str = "newest"
 
@@ -190,10 +196,11 @@ def _apply_filters(tickets: QuerySet[Ticket], f: TicketFilters, *, before_id: in
         tickets = tickets.filter(tags__name=tag)
     if f.customer:
         tickets = tickets.filter(customer_id=f.customer)
+    column = DATED_COLUMNS.get(f.dated, "created_at")
     if f.created_from:
-        tickets = tickets.filter(created_at__gte=f.created_from)
+        tickets = tickets.filter(**{f"{column}__gte": f.created_from})
     if f.created_to:
-        tickets = tickets.filter(created_at__lt=f.created_to)
+        tickets = tickets.filter(**{f"{column}__lt": f.created_to})
     if f.q.strip():
         window = before_id is not None or f.sort in {"newest", ""}
         tickets = tickets.filter(_search_condition(f.q, newest_below=before_id if window else None,

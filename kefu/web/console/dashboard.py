@@ -27,6 +27,7 @@ from kefu.analytics import charts, conf, selectors
 from kefu.analytics.services import AGE_BUCKETS_DAYS, DURATION_BUCKETS
 from kefu.core.clock import now
 from kefu.core.errors import PermissionDenied
+from kefu.tickets.states import ACTIVE
 from kefu.web.console.views import StaffRequest, staff_required
 
 PERIODS = {"today": gettext_lazy("Today"), "7d": gettext_lazy("Last 7 days"), "30d": gettext_lazy("Last 30 days"),
@@ -101,39 +102,58 @@ class Tile:
     detail: str
     target: str
     met: bool | None  # None: no target, or no data
+    url: str = ""  # the tickets behind the figure, where the ticket list can name them
 
 
 def _tile(label: str, value: float | None, shown: Callable[[float | None], str], *, detail: str = "",
-          target: float | None = None, higher_is_better: bool = True) -> Tile:
+          target: float | None = None, higher_is_better: bool = True, url: str = "") -> Tile:
     met = None
     if target is not None and value is not None:
         met = value >= target if higher_is_better else value <= target
-    return Tile(label, shown(value), detail, shown(target) if target is not None else "", met)
+    return Tile(label, shown(value), detail, shown(target) if target is not None else "", met, url)
+
+
+@dataclass(frozen=True)
+class Drill:
+    """How a set of tiles opens the tickets behind its figures: the period, and a breakdown's filter if any."""
+
+    period: Period
+    filters: tuple[tuple[str, str], ...] = ()
+
+    def tickets(self, dated: str) -> str:
+        """The ticket list of the tickets whose ``dated`` moment (created, first_response, resolved) falls in the
+        period: the population each per-ticket figure is counted over (docs/metrics.md)."""
+        query = [*self.filters, ("dated", dated), ("created_from", self.period.start.isoformat()),
+                 ("created_to", self.period.end.isoformat())]
+        return f"{reverse('web:console_tickets')}?{urlencode(query)}"
 
 
 def backlog_tile(backlog: selectors.Figures) -> Tile:
     old = sum(backlog.n(f"backlog_age_b{index:02d}") for index, bound in enumerate((*AGE_BUCKETS_DAYS, None))
               if bound is None or bound > 7)
+    query = urlencode([("status", status) for status in sorted(s.value for s in ACTIVE)] + [("sort", "oldest")])
     return _tile(_("Backlog (not yet resolved)"), backlog.n("backlog"), lambda v: str(int(v or 0)),
-                 detail=_("%(n)s older than a week") % {"n": old})
+                 detail=_("%(n)s older than a week") % {"n": old}, url=f"{reverse('web:console_tickets')}?{query}")
 
 
-def tiles(figures: selectors.Figures) -> list[Tile]:
+def tiles(figures: selectors.Figures, drill: Drill | None = None) -> list[Tile]:
     frt_target = conf.get("TARGET_FIRST_RESPONSE_MINUTES") * 60
+    created, answered, resolved = (drill.tickets(dated) if drill else ""
+                                   for dated in ("created", "first_response", "resolved"))
     return [
-        _tile(_("Tickets"), figures.volume, lambda v: str(int(v or 0))),
+        _tile(_("Tickets"), figures.volume, lambda v: str(int(v or 0)), url=created),
         _tile(_("First response (mean)"), figures.first_response_mean, _minutes, target=frt_target,
               higher_is_better=False, detail=_("median ≤ %(m)s") % {
-                  "m": _minutes(figures.percentile("first_response", 0.5))}),
+                  "m": _minutes(figures.percentile("first_response", 0.5))}, url=answered),
         _sla_tile(figures, "first_response"),
         _tile(_("Time to resolution (mean)"), figures.resolution_mean, _minutes, detail=_("median ≤ %(m)s") % {
-            "m": _minutes(figures.percentile("resolved", 0.5))}),
+            "m": _minutes(figures.percentile("resolved", 0.5))}, url=resolved),
         _tile(_("Handling time (AHT)"), figures.handling_mean, _minutes,
               detail=_("%(chats)s chats, %(calls)s calls") % {"chats": figures.n("handled_chat"),
                                                                "calls": figures.n("handled_call")}),
-        _tile(_("First contact resolution"), figures.fcr_rate, _percent, target=conf.get("TARGET_FCR")),
+        _tile(_("First contact resolution"), figures.fcr_rate, _percent, target=conf.get("TARGET_FCR"), url=resolved),
         _tile(_("Reopened"), figures.reopen_rate, _percent, target=conf.get("TARGET_REOPEN"),
-              higher_is_better=False),
+              higher_is_better=False, url=resolved),
         _tile(_("Transferred"), figures.transfer_rate, _percent),
         _tile(_("Escalated"), figures.escalation_rate, _percent),
         _tile(_("Switched channel"), figures.channel_switch_rate, _percent),
@@ -176,9 +196,7 @@ def service_tiles(figures: selectors.Figures) -> list[Tile]:
 def _drill_down(dimension: str, value: str, period: Period) -> str | None:
     if not value:
         return None
-    query = {LIST_FILTER[dimension]: value, "created_from": period.start.isoformat(),
-             "created_to": period.end.isoformat()}
-    return f"{reverse('web:console_tickets')}?{urlencode(query)}"
+    return Drill(period, ((LIST_FILTER[dimension], value),)).tickets("created")
 
 
 # ---------------------------------------------------------------------------------------------- charts
@@ -262,10 +280,11 @@ def dashboard(request: StaffRequest) -> HttpResponse:
     context: dict[str, Any] = {
         "period": period, "periods": list(PERIODS.items()), "dimension": dimension,
         "breakdowns": list(BREAKDOWNS.items()), "everything": scope.everything,
-        "tiles": tiles(figures), "backlog_tile": backlog_tile(selectors.backlog(user, period.end)),
-        "today_tiles": tiles(selectors.figures(user, today, today))[:5],
+        "tiles": tiles(figures, Drill(period)),
+        "backlog_tile": backlog_tile(selectors.backlog(user, period.end)),
+        "today_tiles": tiles(selectors.figures(user, today, today), Drill(Period("today", today, today)))[:5],
         "service_tiles": service_tiles(figures),
-        "rows": [(value, label, tiles(f)) for value, label, f in rows],
+        "rows": [(value, label, _drill_down(dimension, value, period), tiles(f)) for value, label, f in rows],
         "trend_chart": trend_chart(user, period), "arrivals_chart": arrivals_chart(user, period),
         "distribution_chart": distribution_chart(figures),
         "breakdown_chart": breakdown_chart(rows, dimension, period) if scope.everything else "",
@@ -284,7 +303,8 @@ def my_numbers(request: StaffRequest) -> HttpResponse:
     teams = selectors.team_figures(user, period.start, period.end)
     return render(request, "web/console/analytics/my_numbers.html", {
         "period": period, "periods": list(PERIODS.items()),
-        "rows": list(zip([*tiles(mine), *service_tiles(mine)], [*tiles(teams), *service_tiles(teams)], strict=True)),
+        "rows": list(zip([*tiles(mine, Drill(period, (("owner", "mine"),))), *service_tiles(mine)],
+                         [*tiles(teams), *service_tiles(teams)], strict=True)),
     })
 
 

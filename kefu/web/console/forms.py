@@ -16,6 +16,11 @@ from kefu.tickets.fivew1h import FIELDS as FIVE_W_ONE_H_FIELDS
 from kefu.tickets.models import STATUS_CHOICES, Category, Complexity, Priority
 from kefu.tickets.services import MAX_SOLUTIONS, Upload
 
+DATED_CHOICES = [
+    ("created", _("Created")),
+    ("first_response", _("First answered")),
+    ("resolved", _("Resolved")),
+]
 OWNER_MINE = "mine"
 OWNER_UNASSIGNED = "unassigned"
 
@@ -45,8 +50,10 @@ class TicketFilterForm(forms.Form):
     team = forms.TypedMultipleChoiceField(label=_("Team"), required=False, coerce=int, choices=[])
     tier = forms.MultipleChoiceField(label=_("Customer tier"), required=False, choices=Tier.choices)
     tag = forms.CharField(label=_("Tag"), required=False, max_length=50)
-    created_from = forms.DateField(label=_("Created from"), required=False)
-    created_to = forms.DateField(label=_("Created to"), required=False)
+    # Which moment the date range reads: the dashboard's figures open the tickets behind them this way.
+    dated = forms.ChoiceField(label=_("Dates"), required=False, choices=DATED_CHOICES)
+    created_from = forms.DateField(label=_("From"), required=False)
+    created_to = forms.DateField(label=_("To"), required=False)
     sort = forms.ChoiceField(label=_("Sort"), required=False, choices=SORT_CHOICES)
     customer = forms.IntegerField(label=_("Customer"), required=False, min_value=1)
 
@@ -67,7 +74,7 @@ class TicketFilterForm(forms.Form):
             status=data["status"], priority=data["priority"],
             category=[c.pk for c in data["category"]], channel=data["channel"], team=data["team"],
             tier=data["tier"], tags=[data["tag"].strip()] if data["tag"].strip() else [],
-            q=data["q"], sort=data["sort"] or "newest", customer=data["customer"],
+            q=data["q"], sort=data["sort"] or "newest", customer=data["customer"], dated=data["dated"] or "created",
         )
         owner = data["owner"]
         if owner == OWNER_MINE:

@@ -138,6 +138,7 @@ def ticket_list(request: StaffRequest) -> HttpResponse:
         "channel_choices": forms.Channel.choices,
         "tier_choices": forms.Tier.choices,
         "sort_choices": forms.SORT_CHOICES,
+        "dated_choices": forms.DATED_CHOICES,
         "bulk_actions": [(a.value, ACTION_LABELS[a]) for a in STAFF_BUTTON_ACTIONS],
     })
 

@@ -29,10 +29,19 @@ def _get(user: User, path: str, **params: str) -> tuple[int, str]:
 def _tile(page: str, label: str) -> str:
     """A tile of the period (not of today)."""
     page = page.split('id="period-heading"', 1)[-1]
-    match = re.search(rf'<span class="tile-label">{re.escape(label)}</span>\s*<strong class="tile-value">([^<]*)<',
-                      page)
+    match = re.search(rf'<span class="tile-label">{re.escape(label)}</span>\s*<strong class="tile-value">'
+                      r'(?:<a href="[^"]*"[^>]*>)?([^<]*)<', page)
     assert match, label
     return match.group(1)
+
+
+def _link(page: str, label: str) -> str:
+    """Where a tile of the period leads (the tickets behind its figure)."""
+    page = page.split('id="period-heading"', 1)[-1]
+    match = re.search(rf'<span class="tile-label">{re.escape(label)}</span>\s*<strong class="tile-value">'
+                      r'<a href="([^"]*)"', page)
+    assert match, label
+    return match.group(1).replace("&amp;", "&")
 
 
 def test_the_supervisor_sees_the_weeks_figures_charts_and_breakdown_with_drill_down():
@@ -49,9 +58,26 @@ def test_the_supervisor_sees_the_weeks_figures_charts_and_breakdown_with_drill_d
     assert _tile(page, "SLA met: resolution") == "100 %" and _tile(page, "SLA met: milestones") == "—"
     assert page.count('class="chart chart-') == 4  # trend, distribution, arrivals, breakdown
     assert "Blue" in page
-    blue = re.search(r'href="(/console/tickets/\?team=\d+&amp;created_from=2026-11-01&amp;created_to=2026-11-08)"',
-                     page)
+    blue = re.search(r'href="(/console/tickets/\?team=\d+&amp;dated=created&amp;created_from=2026-11-01&amp;'
+                     r'created_to=2026-11-08)"', page)
     assert blue, "the team's bar opens its tickets"
+
+
+def test_the_figures_open_the_tickets_behind_them():
+    build_week()
+    supervisor = factories.staff(Role.SUPERVISOR)
+    _status, page = _get(supervisor, "/console/dashboard/", **THAT_MONTH)
+    client = Client()
+    client.force_login(supervisor)
+
+    def subjects(url: str) -> set[str]:
+        listed = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        return set(re.findall(r"(Refund A|Login B|Invoice C)", listed))
+
+    assert subjects(_link(page, "Tickets")) == {"Refund A", "Login B", "Invoice C"}
+    assert subjects(_link(page, "First response (mean)")) == {"Refund A", "Login B"}  # C was never answered
+    assert subjects(_link(page, "Time to resolution (mean)")) == {"Refund A", "Login B"}
+    assert _link(page, "First contact resolution") == _link(page, "Time to resolution (mean)")
 
 
 def test_an_agent_sees_their_teams_figures_without_breakdowns_and_customers_nothing():
@@ -71,9 +97,10 @@ def test_my_numbers_put_the_agent_beside_their_teams():
     status, page = _get(other, "/console/my-numbers/", **THAT_MONTH)
     assert status == 200
     # Green took over C by a transfer after it arrived in Blue: Green's agent has no tickets of their own yet.
-    assert re.search(r"<th scope=\"row\">Tickets</th><td[^>]*>0</td><td>0</td>", page)
+    assert re.search(r"<th scope=\"row\">Tickets</th><td[^>]*>(<a [^>]*>)?0(</a>)?</td><td>0</td>", page)
     status, page = _get(people["agent"], "/console/my-numbers/", **THAT_MONTH)  # type: ignore[arg-type]
-    assert re.search(r"<th scope=\"row\">Tickets</th><td[^>]*>3</td><td>3</td>", page)
+    mine = re.search(r"<th scope=\"row\">Tickets</th><td[^>]*><a href=\"([^\"]*)\">3</a></td><td>3</td>", page)
+    assert mine and "owner=mine" in mine.group(1)  # their own tickets, one click away
 
 
 def test_an_empty_help_desk_says_so_instead_of_drawing_nothing():
@@ -99,5 +126,11 @@ def test_the_backlog_tile_shows_the_latest_snapshot():
     with frozen_at(dt.datetime(2026, 11, 4, 15, 50, tzinfo=dt.UTC)):
         services.snapshot_backlog()
     _status, page = _get(factories.staff(Role.SUPERVISOR), "/console/dashboard/", **THAT_MONTH)
-    assert re.search(r'Backlog \(not yet resolved\)</span>\s*<strong class="tile-value">1<', page)
-    assert "0 older than a week" in page
+    backlog = re.search(r'Backlog \(not yet resolved\)</span>\s*<strong class="tile-value"><a href="([^"]*)"[^>]*>1<',
+                        page)
+    assert backlog and "0 older than a week" in page
+    # The tile opens what is still being worked on, oldest first: C.
+    client = Client()
+    client.force_login(factories.staff(Role.SUPERVISOR))
+    listed = client.get(backlog.group(1).replace("&amp;", "&")).content.decode()
+    assert "Invoice C" in listed and "Refund A" not in listed

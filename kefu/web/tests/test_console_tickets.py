@@ -139,10 +139,26 @@ def test_created_dates_are_whole_days_in_the_users_time_zone(client, supervisor)
     assert sorted(both) == sorted([late_20th.pk, early_21st.pk])
 
 
+def test_the_date_range_may_read_the_first_answer_or_the_resolution_instead_of_the_creation(client, supervisor):
+    agent = factories.staff()
+    with frozen_at(dt.datetime(2026, 11, 16, 2, 0, tzinfo=dt.UTC)):
+        answered_later = factories.worked_ticket(agent, subject="Created the 16th")
+        created_later = factories.worked_ticket(agent, subject="Created the 16th too")
+    with frozen_at(dt.datetime(2026, 11, 18, 2, 0, tzinfo=dt.UTC)):
+        services.reply_to_customer(answered_later, "Here is what we found.", actor=agent)
+        services.verify_fix(answered_later, actor=agent)
+        services.resolve_ticket(answered_later, actor=agent)
+    the_18th = {"created_from": "2026-11-18", "created_to": "2026-11-18"}
+    assert _numbers(client.get(LIST, the_18th)) == []
+    assert _numbers(client.get(LIST, {**the_18th, "dated": "first_response"})) == [answered_later.pk]
+    assert _numbers(client.get(LIST, {**the_18th, "dated": "resolved"})) == [answered_later.pk]
+    assert created_later.pk in _numbers(client.get(LIST, {"created_from": "2026-11-16", "dated": "created"}))
+
+
 def test_invalid_filter_value_shows_error_instead_of_crashing(client, supervisor):
     response = client.get(LIST, {"created_from": "not-a-date"})
     assert response.status_code == 200
-    assert "Created from" in response.content.decode()
+    assert "<li>From: Enter a valid date.</li>" in response.content.decode()
 
 
 def test_sort_oldest_first(client, supervisor):
