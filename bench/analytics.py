@@ -63,6 +63,9 @@ def panels(actor: Any, today: dt.date) -> dict[str, Callable[[], object]]:
     for dimension in ("channel", "category", "team", "agent", "tier", "priority"):
         reads[f"breakdown by {dimension}, 30 days"] = (
             lambda d=dimension: selectors.breakdown(actor, d, days(30), today))  # type: ignore[misc]
+    for dimension in ("agent", "category"):  # the dashboard's "last 12 months", the widest breakdowns
+        reads[f"breakdown by {dimension}, 365 days"] = (
+            lambda d=dimension: selectors.breakdown(actor, d, days(365), today))  # type: ignore[misc]
     return reads
 
 

@@ -31,7 +31,7 @@ from kefu.tickets.states import ACTIVE
 from kefu.web.console.views import StaffRequest, staff_required
 
 PERIODS = {"today": gettext_lazy("Today"), "7d": gettext_lazy("Last 7 days"), "30d": gettext_lazy("Last 30 days"),
-           "90d": gettext_lazy("Last 90 days")}
+           "90d": gettext_lazy("Last 90 days"), "365d": gettext_lazy("Last 12 months")}
 BREAKDOWNS = {"channel": gettext_lazy("Channel"), "category": gettext_lazy("Category"), "team": gettext_lazy("Team"),
               "agent": gettext_lazy("Agent"), "tier": gettext_lazy("Customer tier"),
               "priority": gettext_lazy("Priority")}
@@ -68,7 +68,7 @@ def period_from(request: StaffRequest) -> Period:
         following = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
         return Period("month", first, min(following - dt.timedelta(days=1), today))
     key = request.GET.get("period", "7d")
-    days = {"today": 1, "7d": 7, "30d": 30, "90d": 90}.get(key)
+    days = {"today": 1, "7d": 7, "30d": 30, "90d": 90, "365d": 365}.get(key)
     if days is None:
         key, days = "7d", 7
     return Period(key, today - dt.timedelta(days=days - 1), today)
@@ -207,9 +207,9 @@ def _safe(svg: str) -> SafeString:
 
 
 def trend_chart(actor: User, period: Period) -> SafeString:
-    grain = "day" if period.days <= 31 else "week"
+    grain = "day" if period.days <= 31 else "week" if period.days <= 92 else "month"
     points = selectors.trend(actor, period.start, period.end, grain, metrics=("created", "resolved"))
-    labels = [start.strftime("%m-%d") for start, _f in points]
+    labels = [start.strftime("%Y-%m" if grain == "month" else "%m-%d") for start, _f in points]
     series = [
         charts.Series(str(_("Tickets created")), list(zip(labels, [f.volume for _s, f in points], strict=True))),
         charts.Series(str(_("Tickets resolved")), list(zip(labels, [f.n("resolved") for _s, f in points],
@@ -217,7 +217,7 @@ def trend_chart(actor: User, period: Period) -> SafeString:
     ]
     if not any(f.volume or f.n("resolved") for _s, f in points):
         series = []  # a flat line at zero would look like data
-    title = _("Tickets per day") if grain == "day" else _("Tickets per week")
+    title = {"day": _("Tickets per day"), "week": _("Tickets per week"), "month": _("Tickets per month")}[grain]
     return _safe(charts.line_chart(series, text=charts.ChartText(
         str(title), str(_("Tickets created and resolved in each period.")), str(_("No tickets yet.")))))
 

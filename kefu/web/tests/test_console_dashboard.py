@@ -134,3 +134,13 @@ def test_the_backlog_tile_shows_the_latest_snapshot():
     client.force_login(factories.staff(Role.SUPERVISOR))
     listed = client.get(backlog.group(1).replace("&amp;", "&")).content.decode()
     assert "Invoice C" in listed and "Refund A" not in listed
+
+
+def test_a_year_is_drawn_month_by_month():
+    build_week()
+    with frozen_at(dt.datetime(2027, 3, 10, 4, 0, tzinfo=dt.UTC)):
+        client = Client()
+        client.force_login(factories.staff(Role.SUPERVISOR))
+        page = client.get("/console/dashboard/", {"period": "365d"}, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Tickets per month" in page and "2026-11" in page and "2027-03" in page
+    assert '<option value="365d" selected>Last 12 months</option>' in page
