@@ -42,7 +42,7 @@ def _percentile(values: list[float], share: float) -> float:
 
 
 def panels(actor: Any, today: dt.date) -> dict[str, Callable[[], object]]:
-    from kefu.analytics import reports, selectors
+    from kefu.analytics import reports, selectors, staffing_inputs, top_issues
 
     def days(n: int) -> dt.date:
         return today - dt.timedelta(days=n - 1)
@@ -63,6 +63,9 @@ def panels(actor: Any, today: dt.date) -> dict[str, Callable[[], object]]:
     for dimension in ("channel", "category", "team", "agent", "tier", "priority"):
         reads[f"breakdown by {dimension}, 30 days"] = (
             lambda d=dimension: selectors.breakdown(actor, d, days(30), today))  # type: ignore[misc]
+    reads["staffing planner inputs (4 weeks)"] = lambda: staffing_inputs.observed(actor)
+    reads["top issues, 30 days (cached, as the page reads it)"] = lambda: top_issues.top_issues(
+        actor, top_issues.last_days(30))
     for dimension in ("agent", "category"):  # the dashboard's "last 12 months", the widest breakdowns
         reads[f"breakdown by {dimension}, 365 days"] = (
             lambda d=dimension: selectors.breakdown(actor, d, days(365), today))  # type: ignore[misc]
@@ -90,6 +93,22 @@ def _timed_roll_up(roll_up_all: Callable[..., int]) -> dict[str, float | int | N
     return {"events": rolled, "seconds": round(seconds, 2),
             "events_per_second": round(rolled / seconds, 1) if seconds else None,
             "microseconds_per_event": round(seconds / rolled * 1e6, 1) if rolled else None}
+
+
+def top_issues_uncached(actor: Any, repeat: int) -> dict[str, float]:
+    """Top issues' text grouping computed afresh (the page caches it for TOP_ISSUES_CACHE_SECONDS): what the first
+    reader after the cache expires waits."""
+    from django.core.cache import cache
+
+    from kefu.analytics import top_issues
+
+    timings = []
+    for _ in range(repeat):
+        cache.clear()
+        started = time.perf_counter()
+        top_issues.top_issues(actor, top_issues.last_days(30))
+        timings.append((time.perf_counter() - started) * 1000)
+    return {"runs": repeat, "p50_ms": round(statistics.median(timings), 1), "max_ms": round(max(timings), 1)}
 
 
 def steady_state(actor: Any, count: int, roll_up_all: Callable[..., int]) -> dict[str, Any]:
@@ -162,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     result["repeat"] = args.repeat
     result["panels"] = measure(panels(actor, timezone.localdate(now())), args.repeat)
     result["worst_p95_ms"] = max(p["p95_ms"] for p in result["panels"].values())
+    result["top_issues_uncached"] = top_issues_uncached(actor, args.repeat // 10 or 1)
     result["steady_state"] = steady_state(actor, args.new_tickets, roll_up_all)
     result["command"] = " ".join(["python", "bench/analytics.py", *(argv if argv is not None else sys.argv[1:])])
     out = json.dumps(result, indent=2, ensure_ascii=False)
