@@ -271,13 +271,14 @@ def _survey(day: dt.date, dims: Dims, p: dict[str, Any], deltas: Deltas) -> None
 
 def roll_up_chats(limit: int = BATCH) -> int:
     """Roll up the next batch of ended chats (AHT of chats); returns how many were read."""
-    chats = ChatSession.objects.filter(ended_at__isnull=False).select_related("customer", "ticket")
+    chats = ChatSession.objects.filter(ended_at__isnull=False).select_related("customer", "ticket__customer")
     return _roll_up_ended("chats", chats, _add_chat, limit)
 
 
 def roll_up_bot(limit: int = BATCH) -> int:
     """Roll up the next batch of the assistant's ended conversations (bot resolution and hand-off)."""
-    conversations = Conversation.objects.filter(ended_at__isnull=False).select_related("chat__customer")
+    conversations = Conversation.objects.filter(ended_at__isnull=False).select_related("chat__customer",
+                                                                                       "chat__ticket__customer")
     return _roll_up_ended("bot", conversations, _add_conversation, limit)
 
 

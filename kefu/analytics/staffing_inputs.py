@@ -3,9 +3,9 @@
 - **Arrivals** per channel and hour of the week: the roll-ups' ``arrival_hHH`` counters of the "channel"
   breakdown over the last N whole weeks before today, averaged per week. While the history is shorter than N
   weeks, each weekday is divided by the number of times it occurs since the first day with arrivals.
-- **Handling time** per channel: chats, the mean of ``answered_at → ended_at`` of the chats ended in the window;
-  calls, the mean ``duration_s`` of the "call" events of phase "ended" in the window (docs/metrics.md, AHT);
-  every other channel, and chats or calls with nothing measured yet, a configured default (conf_staffing).
+- **Handling time** per channel: the roll-ups' AHT of chats (answered → ended) and of calls (talk time) over the
+  same days (docs/metrics.md, AHT); every other channel, and chats or calls with nothing measured yet, a
+  configured default (conf_staffing).
 - **Roster** per channel and hour of the week: active agents (role agent, as routing assigns) whose working
   schedule (AgentProfile.calendar) covers at least half of that hour in a usual week (holidays aside). Agents
   without a schedule count as not rostered. An agent serves the channels of the active queues of their teams;
@@ -23,9 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, FloatField
-from django.db.models.fields.json import KT
-from django.db.models.functions import Cast
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -35,12 +33,10 @@ from kefu.analytics.models import Fact
 from kefu.analytics.selectors import scope_of
 from kefu.analytics.services import local_day
 from kefu.analytics.staffing import HOURS_PER_WEEK
-from kefu.chat.models import ChatSession
 from kefu.core.clock import now
 from kefu.core.errors import PermissionDenied
 from kefu.customers.models import Channel
 from kefu.routing.models import Queue
-from kefu.tickets.models import TicketEvent
 
 PLANS_STAFFING = frozenset({Role.SUPERVISOR, Role.ADMIN})
 MINUTES_PER_WEEK = 7 * 24 * 60
@@ -88,9 +84,7 @@ def observed(actor: object, *, weeks: int | None = None) -> StaffingInputs:
     start, end = today - dt.timedelta(days=7 * weeks), today - dt.timedelta(days=1)
     arrivals = _arrivals(start, end)
     channels = _ordered([channel for channel, slots in arrivals.items() if any(slots)])
-    window = (timezone.make_aware(dt.datetime.combine(start, dt.time())),
-              timezone.make_aware(dt.datetime.combine(today, dt.time())))
-    handling = {channel: _handling_time(channel, window) for channel in channels}
+    handling = _handling_times(channels, start, end)
     roster, with_schedule, without = _roster(channels)
     return StaffingInputs(
         start=start, end=end, weeks=weeks, channels=channels,
@@ -122,22 +116,22 @@ def _arrivals(start: dt.date, end: dt.date) -> dict[str, list[float]]:
             for channel, slots in totals.items()}
 
 
-def _handling_time(channel: str, window: tuple[dt.datetime, dt.datetime]) -> HandlingTime:
-    default = HandlingTime(conf_staffing.default_aht(channel), 0)
-    if channel == Channel.CHAT:
-        chats = ChatSession.objects.filter(answered_at__isnull=False, ended_at__gte=window[0],
-                                           ended_at__lt=window[1])
-        found = chats.aggregate(
-            n=Count("pk"), mean=Avg(ExpressionWrapper(F("ended_at") - F("answered_at"), output_field=DurationField())))
-        if found["n"]:
-            return HandlingTime(found["mean"].total_seconds(), found["n"])
-    elif channel == Channel.PHONE:
-        found = (TicketEvent.objects.filter(type="call", at__gte=window[0], at__lt=window[1], payload__phase="ended",
-                                            payload__duration_s__isnull=False)
-                 .aggregate(n=Count("pk"), mean=Avg(Cast(KT("payload__duration_s"), FloatField()))))
-        if found["n"]:
-            return HandlingTime(float(found["mean"]), found["n"])
-    return default
+# The roll-ups' handling-time counter of each channel that has one (docs/metrics.md, AHT).
+HANDLED: dict[str, str] = {Channel.CHAT: "handled_chat", Channel.PHONE: "handled_call"}
+
+
+def _handling_times(channels: Sequence[str], start: dt.date, end: dt.date) -> dict[str, HandlingTime]:
+    """Each channel's mean handling time over the days, from the roll-ups; the configured default where nothing
+    was measured (email, web, … have no measured handling time)."""
+    sums = {row["metric"]: row for row in Fact.objects.filter(
+        dimension="all", metric__in=list(HANDLED.values()), day__gte=start, day__lte=end,
+    ).values("metric").annotate(n=Sum("n"), total=Sum("total")).order_by()}
+    times = {}
+    for channel in channels:
+        found = sums.get(HANDLED.get(channel, ""))
+        times[channel] = (HandlingTime(found["total"] / found["n"], found["n"]) if found and found["n"]
+                          else HandlingTime(conf_staffing.default_aht(channel), 0))
+    return times
 
 
 def _roster(channels: Sequence[str]) -> tuple[dict[str, list[int]], int, int]:
