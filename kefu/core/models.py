@@ -29,3 +29,15 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.target_type}:{self.target_id}"
+
+
+class RateCounter(models.Model):
+    """One key's attempts in the current window of a rate limit (kefu.core.ratelimit); the key is hashed."""
+
+    key = models.CharField(max_length=80, primary_key=True)
+    bucket = models.BigIntegerField()  # the window's number: seconds since the epoch // the window's length
+    count = models.PositiveIntegerField(default=0)
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.count}"

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib import messages
@@ -18,6 +18,7 @@ from kefu.accounts.models import Role, User
 from kefu.accounts.selectors import time_zone_choices, tokens_of
 from kefu.accounts.services import issue_api_token, revoke_api_token, set_preferences
 from kefu.core.errors import DomainError
+from kefu.core.ratelimit import RateLimit, client_ip
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -28,10 +29,30 @@ def home(request: HttpRequest) -> HttpResponse:
     return redirect("web:portal_home")
 
 
+# Failed sign-ins: past either limit, even the right password waits for the window to end (guessing stops).
+LOGIN_FAILURES_PER_USERNAME = RateLimit("login_username", limit=10, window=900)
+LOGIN_FAILURES_PER_IP = RateLimit("login_ip", limit=30, window=900)
+
+
 @method_decorator(login_not_required, name="dispatch")
 class LoginView(auth_views.LoginView):
     template_name = "web/login.html"
     redirect_authenticated_user = True
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        username = request.POST.get("username", "").strip()
+        if LOGIN_FAILURES_PER_IP.exceeded(client_ip(request)) or (
+                username and LOGIN_FAILURES_PER_USERNAME.exceeded(username)):
+            context = self.get_context_data(form=self.get_form_class()(request), locked=True)
+            return render(request, self.template_name, context, status=429)
+        return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form: Any) -> HttpResponse:
+        LOGIN_FAILURES_PER_IP.hit(client_ip(self.request))
+        username = self.request.POST.get("username", "").strip()
+        if username:
+            LOGIN_FAILURES_PER_USERNAME.hit(username)
+        return super().form_invalid(form)
 
 
 @require_POST

@@ -47,6 +47,8 @@ SUBMITTED_SESSION_KEY = "portal_submitted_token"
 ANONYMOUS_SUBMISSIONS = RateLimit("portal_submit_ip", limit=10, window=3600)
 LOGIN_LINKS_PER_IP = RateLimit("login_link_ip", limit=10, window=3600)
 LOGIN_LINKS_PER_EMAIL = RateLimit("login_link_email", limit=3, window=3600)
+# Tracking links that lead nowhere, per address: a token cannot be guessed, and trying is stopped early.
+TRACKING_MISSES_PER_IP = RateLimit("tracking_miss_ip", limit=20, window=3600)
 
 # The customer's words for the status, and the five steps of the progression they see.
 CUSTOMER_STATUS = {
@@ -108,6 +110,23 @@ def _by_id(request: HttpRequest, ticket_id: int, *, for_update: bool = False) ->
         raise Http404 from None
     return TicketAccess(ticket, request.user, reverse("web:portal_ticket", args=[ticket.pk]),  # type: ignore[arg-type]
                         tracking=False)
+
+
+def _tracking_limited(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """A tracking-link view that refuses an address after too many links that led nowhere (counted on 404)."""
+
+    @functools.wraps(view)
+    def limited(request: HttpRequest, token: str, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        address = client_ip(request)
+        if TRACKING_MISSES_PER_IP.exceeded(address):
+            return render(request, "web/portal/too_many.html", status=429)
+        try:
+            return view(request, token, *args, **kwargs)
+        except Http404:
+            TRACKING_MISSES_PER_IP.hit(address)
+            raise
+
+    return limited
 
 
 def _by_token(token: str, *, for_update: bool = False) -> TicketAccess:
@@ -257,6 +276,7 @@ def portal_ticket(request: HttpRequest, ticket_id: int) -> HttpResponse:
 
 @login_not_required
 @require_GET
+@_tracking_limited
 def track(request: HttpRequest, token: str) -> HttpResponse:
     return _ticket_page(request, _by_token(token))
 
@@ -330,9 +350,10 @@ def _portal_action(name: str) -> Callable[..., HttpResponseBase]:
     return view
 
 
-def _track_action(name: str) -> Callable[..., HttpResponse]:
+def _track_action(name: str) -> Callable[..., HttpResponseBase]:
     @login_not_required
     @require_POST
+    @_tracking_limited
     def view(request: HttpRequest, token: str) -> HttpResponse:
         return _act(lambda: _by_token(token, for_update=True), ACTIONS[name](request), request)
 
@@ -365,6 +386,7 @@ def portal_attachment(request: HttpRequest, ticket_id: int, attachment_id: int) 
 
 @login_not_required
 @require_GET
+@_tracking_limited
 def track_attachment(request: HttpRequest, token: str, attachment_id: int) -> HttpResponseBase:
     return _serve_attachment(_by_token(token), attachment_id)
 

@@ -98,3 +98,27 @@ def test_customer_sets_a_password_and_stays_signed_in(client):
     client.logout()
     login = client.post(reverse("web:login"), {"username": customer.email, "password": "a-long-new-secret-42"})
     assert login.status_code == 302
+
+
+def test_guessing_a_password_is_stopped_per_account_and_per_address(client):
+    staff = factories.staff(name="Li Lei")
+    login = reverse("web:login")
+    for _ in range(10):
+        wrong = client.post(login, {"username": staff.username, "password": "guess"}, HTTP_ACCEPT_LANGUAGE="en")
+        assert wrong.status_code == 200 and "did not match" in wrong.content.decode()
+    # Past ten failures the right password waits too, and the page says why.
+    locked = client.post(login, {"username": staff.username, "password": factories.PASSWORD},
+                         HTTP_ACCEPT_LANGUAGE="en")
+    assert locked.status_code == 429 and "Too many failed sign-ins" in locked.content.decode()
+    assert not _signed_in(client)
+    # Another account from another address is not held up by this one.
+    other = factories.staff()
+    elsewhere = client.post(login, {"username": other.username, "password": factories.PASSWORD},
+                            REMOTE_ADDR="10.1.2.3")
+    assert elsewhere.status_code == 302
+    client.logout()
+    # One address guessing many accounts is stopped too (30 failures).
+    for n in range(30):
+        client.post(login, {"username": f"nobody{n}", "password": "guess"}, REMOTE_ADDR="10.9.9.9")
+    assert client.post(login, {"username": other.username, "password": factories.PASSWORD},
+                       REMOTE_ADDR="10.9.9.9").status_code == 429

@@ -107,6 +107,17 @@ def test_wrong_tracking_token_is_404(client):
     assert client.post("/t/not-a-real-token/confirm/").status_code == 404
 
 
+def test_an_address_trying_tracking_links_is_paused_after_twenty_misses(client):
+    ticket = factories.ticket(subject="Invoice missing")
+    for n in range(20):
+        assert client.get(f"/t/guess-{n}/").status_code == 404
+    paused = client.get(_track(ticket), HTTP_ACCEPT_LANGUAGE="en")  # even a real link, from that address
+    assert paused.status_code == 429 and "Too many attempts" in paused.content.decode()
+    assert client.post(_track(ticket, "confirm/")).status_code == 429
+    # The customer's own network is not the guesser's.
+    assert client.get(_track(ticket), REMOTE_ADDR="10.4.4.4").status_code == 200
+
+
 def test_customer_cannot_see_another_customers_ticket(client):
     mine = factories.customer()
     theirs = factories.ticket(subject="Private matter")
