@@ -22,7 +22,10 @@ CHATS_PER_IP = RateLimit("chat_start_ip", limit=20, window=3600)
 
 
 def _start_form(request: HttpRequest, template: str, *, embedded: bool) -> HttpResponse:
-    user = request.user if request.user.is_authenticated and request.user.role == Role.CUSTOMER else None
+    # The embedded widget takes posts without a CSRF token (a frame in another site has none), so it must not
+    # act for whoever is signed in: the pre-chat form says who the visitor is. The portal's chat page may.
+    signed_in = request.user.is_authenticated and request.user.role == Role.CUSTOMER
+    user = request.user if signed_in and not embedded else None
     error = ""
     if request.method == "POST":
         if not CHATS_PER_IP.hit(client_ip(request)):
