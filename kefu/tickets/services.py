@@ -689,6 +689,7 @@ def is_finished(ticket: Ticket) -> bool:
     return Status(ticket.status) in {Status.CLOSED, Status.CANCELLED, Status.MERGED}
 
 
+@transaction.atomic
 def add_customer_message(
     ticket: Ticket, body: str, *, actor: User, channel: str = Channel.WEB, uploads: Sequence[Upload] = (),
     html: str = "",
@@ -714,6 +715,7 @@ def add_customer_message(
     return message
 
 
+@transaction.atomic
 def log_call(ticket: Ticket, *, call_id: str, phase: str, caller: str, agent: User | None = None,
              duration_s: int | None = None, recording_url: str = "") -> None:
     """A phone call on the ticket's timeline (ringing, answered, ended), from the phone system."""
