@@ -60,15 +60,16 @@ def panels(actor: Any, today: dt.date) -> dict[str, Callable[[], object]]:
         "weekly report (totals and six breakdowns)": lambda: reports.compute(days(7), today),
         "monthly report (totals and six breakdowns)": lambda: reports.compute(days(30), today),
     }
+    table = selectors.TABLE_METRICS  # what the dashboard's breakdown table reads
     for dimension in ("channel", "category", "team", "agent", "tier", "priority"):
         reads[f"breakdown by {dimension}, 30 days"] = (
-            lambda d=dimension: selectors.breakdown(actor, d, days(30), today))  # type: ignore[misc]
+            lambda d=dimension: selectors.breakdown(actor, d, days(30), today, table))  # type: ignore[misc]
     reads["staffing planner inputs (4 weeks)"] = lambda: staffing_inputs.observed(actor)
     reads["top issues, 30 days (cached, as the page reads it)"] = lambda: top_issues.top_issues(
         actor, top_issues.last_days(30))
     for dimension in ("agent", "category"):  # the dashboard's "last 12 months", the widest breakdowns
         reads[f"breakdown by {dimension}, 365 days"] = (
-            lambda d=dimension: selectors.breakdown(actor, d, days(365), today))  # type: ignore[misc]
+            lambda d=dimension: selectors.breakdown(actor, d, days(365), today, table))  # type: ignore[misc]
     return reads
 
 

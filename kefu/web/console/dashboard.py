@@ -256,7 +256,7 @@ def arrivals_chart(actor: User, period: Period) -> SafeString:
 
 
 def _breakdown_rows(actor: User, dimension: str, period: Period) -> list[tuple[str, str, selectors.Figures]]:
-    by_value = selectors.breakdown(actor, dimension, period.start, period.end)
+    by_value = selectors.breakdown(actor, dimension, period.start, period.end, metrics=selectors.TABLE_METRICS)
     labels = selectors.value_labels(dimension, list(by_value))
     rows = [(value, labels[value], figures) for value, figures in by_value.items() if figures.volume
             or figures.n("resolved")]
