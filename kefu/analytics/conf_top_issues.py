@@ -13,8 +13,10 @@ DEFAULTS: dict[str, Any] = {
     "TOP_ISSUES_MAX_QUESTIONS": 5000,
     # Text groups and knowledge gaps shown per period.
     "TOP_ISSUES_MAX_TOPICS": 20,
-    # How long a period's text grouping is kept per reader scope before it is computed again.
+    # How long a grouping computed on the spot (no stored one yet, or an agent's scope) is kept in the cache.
     "TOP_ISSUES_CACHE_SECONDS": 300,
+    # How often the background task groups a period again while it runs (the last 30 days, the current month).
+    "TOP_ISSUES_REFRESH_SECONDS": 900,
 }
 
 

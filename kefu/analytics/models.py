@@ -103,3 +103,27 @@ class ReportSubscription(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} → {self.user_id}"
+
+
+class TopIssuesGrouping(models.Model):
+    """The text grouping of one top-issues period (kefu.analytics.top_issues), computed by a background task so
+    that the page reads a row instead of grouping tens of thousands of tickets. ``limits`` records the knobs it
+    was computed with; a row computed after its period ended is final. ``claimed_until`` keeps two workers from
+    computing the same period at once (a claim lapses if its worker dies)."""
+
+    start = models.DateField()
+    end = models.DateField()
+    previous_start = models.DateField()
+    previous_end = models.DateField()
+    month = models.CharField(max_length=7, blank=True)  # "2026-11" for a calendar month, "" for the last days
+    limits = models.CharField(max_length=40)
+    computed_at = models.DateTimeField(null=True, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    grouping = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["start", "end", "previous_start", "previous_end", "limits"],
+                                               name="top_issues_grouping_once")]
+
+    def __str__(self) -> str:
+        return f"top issues {self.start}–{self.end} ({self.limits})"

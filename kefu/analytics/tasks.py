@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from kefu.analytics import reports, services
+from django_tasks import task
+
+from kefu.analytics import reports, services, top_issues
 from kefu.core.periodic import periodic
 
 BATCHES_PER_TICK = 10
@@ -24,3 +26,15 @@ def send_reports() -> None:
 @periodic(seconds=600)
 def snapshot_backlog() -> None:
     services.snapshot_backlog()  # today's is replaced until the day ends; yesterday's stays as it last was
+
+
+@periodic(seconds=300)
+def plan_top_issues() -> None:
+    # The grouping takes seconds to tens of seconds at scale: a worker does it, not the scheduler's thread.
+    for row_id in top_issues.plan_groupings():
+        group_top_issues.enqueue(row_id)
+
+
+@task()
+def group_top_issues(row_id: int) -> bool:
+    return top_issues.compute_stored_grouping(row_id)

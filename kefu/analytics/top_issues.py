@@ -9,9 +9,12 @@ Three views of what customers needed, each against the previous period:
 - knowledge gaps: what the chatbot could not answer (``bot.UnansweredQuestion``), grouped the same way.
 
 Shares are of every ticket (question) of the period, not of the grouped ones: texts alike to nothing still
-arrived. The text grouping costs seconds at 20,000 tickets, so it is kept in Django's cache for a few minutes
-per period and reader scope; example tickets are loaded through ``visible_tickets`` on every read, so a cached
-id never shows a ticket the reader may not open.
+arrived. The text grouping costs seconds at 20,000 tickets (20–30 s on a slow core), so it is not done while a
+reader waits: the scheduler plans the periods of the page (the last 30 days and the last 12 months) and a
+background task groups each into a ``TopIssuesGrouping`` row, again every ``TOP_ISSUES_REFRESH_SECONDS`` until the
+period has ended. Readers who see everything read those rows. A period with no row yet (a fresh install, an
+agent's own scope) is grouped on the spot and kept in Django's cache for a few minutes. Example tickets are loaded
+through ``visible_tickets`` on every read, so a stored id never shows a ticket the reader may not open.
 """
 
 from __future__ import annotations
@@ -20,13 +23,16 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.core.cache import cache
+from django.db.models import Q, QuerySet
 from django.db.models.functions import Substr
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kefu.analytics import conf_top_issues as conf
+from kefu.analytics.models import TopIssuesGrouping
 from kefu.analytics.selectors import Figures, Scope, breakdown, scope_of
 from kefu.analytics.topics import MAX_TEXT_CHARS, Topic, Trend, group_texts, match_topics, topic_trends
 from kefu.bot.models import UnansweredQuestion
@@ -40,7 +46,10 @@ PREVIOUS_TOPICS_FACTOR = 5  # the previous period keeps more topics, so that one
 PREVIOUS_MIN_SIZE = 2
 GAP_MIN_SIZE = 2  # two customers asking the same unanswered question already make an article worth writing
 _REST = "\x00rest"  # texts in no topic: they count in the period's total, never shown
-_CACHE_VERSION = 1
+_CACHE_VERSION = 2
+_FORMAT = 1  # the layout of TopIssuesGrouping.grouping; a row of another layout is grouped again
+CLAIM = dt.timedelta(minutes=15)  # a background grouping takes under a minute; a dead worker's claim lapses
+MONTHS = 12  # the months of the page's picker
 
 
 @dataclass(frozen=True)
@@ -82,7 +91,7 @@ def month_period(month: str) -> Period:
     return Period(start, end, previous_end.replace(day=1), previous_end, month=start.strftime("%Y-%m"))
 
 
-def recent_months(count: int = 12) -> list[str]:
+def recent_months(count: int = MONTHS) -> list[str]:
     """The current month and the ones before it, newest first, for the month picker."""
     first = today().replace(day=1)
     months = []
@@ -144,6 +153,7 @@ class TopIssues:
     questions: int
     previous_questions: int
     gaps: list[Gap]
+    grouped_at: dt.datetime  # when the text grouping was computed
 
 
 @dataclass(frozen=True)
@@ -170,10 +180,15 @@ class _Grouping:
 def top_issues(actor: object, period: Period) -> TopIssues:
     """The period's top issues by category, by text and the chatbot's knowledge gaps, within the reader's scope.
 
-    Raises PermissionDenied for a reader who is not staff.
+    The last 30 days may come back as the 30 days up to yesterday, while today's grouping is being computed
+    (``TopIssues.period`` says which). Raises PermissionDenied for a reader who is not staff.
     """
     scope = scope_of(actor)
-    grouping = _cached_grouping(actor, scope, period)
+    stored = _stored_grouping(period) if scope.everything else None
+    if stored is not None:
+        period, grouping, grouped_at = stored
+    else:
+        grouping, grouped_at = _cached_grouping(actor, scope, period)
     examples = _visible_examples(actor, [int(pk) for group in grouping.topics for pk in group.examples])
     topic_trend = _trends(grouping.topics, grouping.tickets, grouping.previous_tickets)
     gap_trend = _trends(grouping.gaps, grouping.questions, grouping.previous_questions)
@@ -189,6 +204,7 @@ def top_issues(actor: object, period: Period) -> TopIssues:
         questions=grouping.questions,
         previous_questions=grouping.previous_questions,
         gaps=[Gap(group.label, group.size, gap_trend[group.label], group.examples) for group in grouping.gaps],
+        grouped_at=grouped_at,
     )
 
 
@@ -219,10 +235,12 @@ def _bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
             dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=zone))
 
 
-def _ticket_texts(actor: object, start: dt.date, end: dt.date, limit: int) -> tuple[int, list[tuple[int, str]]]:
-    """How many tickets the reader may see were created in the period, and the newest ``limit`` as (id, text)."""
+def _ticket_texts(
+    tickets: QuerySet[Ticket], start: dt.date, end: dt.date, limit: int
+) -> tuple[int, list[tuple[int, str]]]:
+    """How many of ``tickets`` were created in the period, and the newest ``limit`` as (id, text)."""
     low, high = _bounds(start, end)
-    created = visible_tickets(actor).filter(created_at__gte=low, created_at__lt=high)
+    created = tickets.filter(created_at__gte=low, created_at__lt=high)
     rows = list(created.order_by("-created_at", "-pk")
                 .values_list("pk", "subject", Substr("description", 1, MAX_TEXT_CHARS))[:limit])
     total = len(rows) if len(rows) < limit else created.count()
@@ -257,10 +275,10 @@ def _group(
                         min_size=min(min_size, PREVIOUS_MIN_SIZE)))
 
 
-def _compute_grouping(actor: object, period: Period) -> _Grouping:
+def _compute_grouping(readable: QuerySet[Ticket], period: Period) -> _Grouping:
     max_tickets, max_questions = int(conf.get("TOP_ISSUES_MAX_TICKETS")), int(conf.get("TOP_ISSUES_MAX_QUESTIONS"))
-    tickets, texts = _ticket_texts(actor, period.start, period.end, max_tickets)
-    previous_tickets, previous_texts = _ticket_texts(actor, period.previous_start, period.previous_end, max_tickets)
+    tickets, texts = _ticket_texts(readable, period.start, period.end, max_tickets)
+    previous_tickets, previous_texts = _ticket_texts(readable, period.previous_start, period.previous_end, max_tickets)
     topics, previous_topics = _group(texts, previous_texts, min_size=3)
     questions, asked = _question_texts(period.start, period.end, max_questions)
     previous_questions, previously_asked = _question_texts(period.previous_start, period.previous_end, max_questions)
@@ -277,15 +295,21 @@ def _scope_key(scope: Scope) -> str:
     return "all" if scope.everything else f"agent{scope.agent}-teams{'.'.join(sorted(scope.teams))}"
 
 
-def _cached_grouping(actor: object, scope: Scope, period: Period) -> _Grouping:
+def _limits() -> str:
+    """The knobs a grouping depends on: a grouping made with other limits is not reused."""
+    return "/".join(str(conf.get(name)) for name in (
+        "TOP_ISSUES_MAX_TICKETS", "TOP_ISSUES_MAX_QUESTIONS", "TOP_ISSUES_MAX_TOPICS"))
+
+
+def _cached_grouping(actor: object, scope: Scope, period: Period) -> tuple[_Grouping, dt.datetime]:
     key = ":".join(str(part) for part in (
         "kefu-top-issues", _CACHE_VERSION, period.start, period.end, period.previous_start, period.previous_end,
-        _scope_key(scope), conf.get("TOP_ISSUES_MAX_TICKETS"), conf.get("TOP_ISSUES_MAX_QUESTIONS"),
-        conf.get("TOP_ISSUES_MAX_TOPICS")))
-    grouping = cache.get(key)
-    if not isinstance(grouping, _Grouping):
-        grouping = _compute_grouping(actor, period)
-        cache.set(key, grouping, timeout=int(conf.get("TOP_ISSUES_CACHE_SECONDS")))
+        _scope_key(scope), _limits()))
+    cached = cache.get(key)
+    if isinstance(cached, tuple) and len(cached) == 2 and isinstance(cached[0], _Grouping):
+        return cached
+    grouping = (_compute_grouping(visible_tickets(actor), period), now())
+    cache.set(key, grouping, timeout=int(conf.get("TOP_ISSUES_CACHE_SECONDS")))
     return grouping
 
 
@@ -306,3 +330,102 @@ def _trends(groups: Sequence[_Group], total: int, previous_total: int) -> dict[s
     current[_REST] = max(total - sum(current.values()), 0)
     previous[_REST] = max(previous_total - sum(previous.values()), 0)
     return {trend.key: trend for trend in topic_trends(current, previous) if trend.key != _REST}
+
+
+# --- stored groupings (readers who see everything) -------------------------------------------------------------
+
+
+def _period_of(row: TopIssuesGrouping) -> Period:
+    return Period(row.start, row.end, row.previous_start, row.previous_end, month=row.month)
+
+
+def _rows_of(period: Period) -> QuerySet[TopIssuesGrouping]:
+    return TopIssuesGrouping.objects.filter(
+        start=period.start, end=period.end, previous_start=period.previous_start, previous_end=period.previous_end,
+        limits=_limits())
+
+
+def _stored_grouping(period: Period) -> tuple[Period, _Grouping, dt.datetime] | None:
+    """The stored grouping of the period; for the last days, yesterday's while today's is not computed yet."""
+    candidates = [period]
+    if not period.month and period.end == today():
+        candidates.append(last_days(period.days, until=period.end - dt.timedelta(days=1)))
+    for candidate in candidates:
+        row = _rows_of(candidate).filter(grouping__isnull=False).first()
+        grouping = _from_json(row.grouping) if row is not None else None
+        if row is not None and grouping is not None and row.computed_at is not None:
+            return _period_of(row), grouping, row.computed_at
+    return None
+
+
+def _to_json(grouping: _Grouping) -> dict[str, object]:
+    def groups(items: tuple[_Group, ...]) -> list[list[object]]:
+        return [[group.label, group.size, group.previous, list(group.examples)] for group in items]
+
+    return {"format": _FORMAT, "tickets": grouping.tickets, "previous_tickets": grouping.previous_tickets,
+            "grouped_tickets": grouping.grouped_tickets, "topics": groups(grouping.topics),
+            "questions": grouping.questions, "previous_questions": grouping.previous_questions,
+            "gaps": groups(grouping.gaps)}
+
+
+def _from_json(data: object) -> _Grouping | None:
+    if not isinstance(data, dict) or data.get("format") != _FORMAT:
+        return None
+
+    def groups(items: list[list[Any]]) -> tuple[_Group, ...]:
+        return tuple(_Group(label, size, previous, tuple(examples)) for label, size, previous, examples in items)
+
+    return _Grouping(tickets=data["tickets"], previous_tickets=data["previous_tickets"],
+                     grouped_tickets=data["grouped_tickets"], topics=groups(data["topics"]),
+                     questions=data["questions"], previous_questions=data["previous_questions"],
+                     gaps=groups(data["gaps"]))
+
+
+def planned_periods() -> list[Period]:
+    """The periods the page offers: the last 30 days and the months of its picker."""
+    return [last_days(), *(month_period(month) for month in recent_months())]
+
+
+def _is_due(row: TopIssuesGrouping, moment: dt.datetime) -> bool:
+    """Never computed, of another layout, or computed while its period ran and not for a while."""
+    if row.computed_at is None or _from_json(row.grouping) is None:
+        return True
+    if timezone.localtime(row.computed_at).date() > row.end:
+        return False  # computed after the period ended: final
+    return row.computed_at < moment - dt.timedelta(seconds=int(conf.get("TOP_ISSUES_REFRESH_SECONDS")))
+
+
+def plan_groupings() -> list[int]:
+    """Claim the stored groupings the background task should compute now (missing or stale); drop unused ones.
+
+    Returns the claimed rows' ids; a row claimed by another planner, or still claimed by a task, is left alone.
+    """
+    limits, moment = _limits(), now()
+    periods = planned_periods()
+    oldest_month = min(period.start for period in periods if period.month)
+    TopIssuesGrouping.objects.filter(
+        ~Q(limits=limits) | Q(month="", end__lt=today() - dt.timedelta(days=1)) | Q(start__lt=oldest_month)).delete()
+    TopIssuesGrouping.objects.bulk_create(
+        [TopIssuesGrouping(start=period.start, end=period.end, previous_start=period.previous_start,
+                           previous_end=period.previous_end, month=period.month, limits=limits)
+         for period in periods], ignore_conflicts=True)
+    wanted = {(period.start, period.end, period.previous_start, period.previous_end) for period in periods}
+    rows = TopIssuesGrouping.objects.filter(limits=limits, start__in={period.start for period in periods})
+    claimed = []
+    for row in rows.order_by("-end", "start"):
+        if (row.start, row.end, row.previous_start, row.previous_end) in wanted and _is_due(row, moment):
+            free = Q(claimed_until__isnull=True) | Q(claimed_until__lt=moment)
+            if TopIssuesGrouping.objects.filter(free, pk=row.pk).update(claimed_until=moment + CLAIM):
+                claimed.append(row.pk)
+    return claimed
+
+
+def compute_stored_grouping(row_id: int) -> bool:
+    """Group the row's period over every ticket and store it; False when the row is gone (pruned meanwhile)."""
+    row = TopIssuesGrouping.objects.filter(pk=row_id).first()
+    if row is None:
+        return False
+    grouping = _compute_grouping(Ticket.objects.all(), _period_of(row))
+    TopIssuesGrouping.objects.filter(pk=row_id).update(
+        grouping=_to_json(grouping), computed_at=now(), claimed_until=None)
+    return True

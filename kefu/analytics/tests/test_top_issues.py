@@ -13,9 +13,12 @@ from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django_tasks import task_backends
+from django_tasks.backends.dummy import DummyBackend
 
 from kefu.accounts.models import Department, Role, User
-from kefu.analytics import services, top_issues
+from kefu.analytics import services, tasks, top_issues
+from kefu.analytics.models import TopIssuesGrouping
 from kefu.bot.models import UnansweredQuestion
 from kefu.core.clock import advance, frozen_at, now
 from kefu.core.errors import PermissionDenied
@@ -217,3 +220,54 @@ def test_only_the_newest_tickets_are_grouped_beyond_the_limit(settings):
     assert [topic.size for topic in result.topics] == [4]
     assert {ticket.pk for ticket in result.topics[0].examples} <= set(newest)
     assert "from the newest 4 tickets of the period" in page.content.decode()
+
+
+def run_planned_groupings() -> int:
+    """What the scheduler's job queues, run as a worker would run it; returns how many periods were grouped."""
+    backend = task_backends["default"]
+    assert isinstance(backend, DummyBackend)
+    backend.results.clear()
+    tasks.plan_top_issues()
+    queued = list(backend.results)
+    for result in queued:
+        assert result.task.call(*result.args, **result.kwargs) is True
+    return len(queued)
+
+
+def test_a_background_task_groups_the_pages_periods_and_the_page_reads_the_stored_grouping():
+    with frozen_at(TODAY - dt.timedelta(days=60)):
+        build_history()
+        supervisor = client_of(factories.staff(Role.SUPERVISOR))
+        # The last 30 days and the twelve months of the picker.
+        assert run_planned_groupings() == 13
+        assert run_planned_groupings() == 0  # all fresh
+        go(now() + dt.timedelta(hours=1))
+        factories.ticket(subject="退款还没到账", description="", category=Category.objects.get(slug="fault"))
+        cache.clear()
+        page = supervisor.get("/console/top-issues/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        # The page read the stored grouping (made an hour ago), not the tickets: the new one is not counted yet.
+        assert "Tickets created: 14 (before: 8)." in page and "Grouped at 2026-11-28 18:00." in page
+        # A quarter of an hour later the running periods (the last 30 days, this month) are grouped again; the
+        # months that had ended when they were grouped are final.
+        assert run_planned_groupings() == 2
+        page = supervisor.get("/console/top-issues/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        assert "Tickets created: 15 (before: 8)." in page and "Grouped at 2026-11-28 19:00." in page
+        # The next morning, until today's grouping is done, the page shows the 30 days up to yesterday.
+        go(dt.datetime(2026, 11, 29, 8, 0, tzinfo=SHANGHAI))
+        page = supervisor.get("/console/top-issues/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        assert "2026-10-30 to 2026-11-28, compared with" in page
+        assert run_planned_groupings() == 2  # today's 30 days, and November again
+        page = supervisor.get("/console/top-issues/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        assert "2026-10-31 to 2026-11-29, compared with" in page
+        assert TopIssuesGrouping.objects.filter(month="").count() == 2  # yesterday's is kept for one more day
+
+
+def test_a_claimed_period_is_left_to_its_worker_until_the_claim_lapses_and_new_limits_group_again(settings):
+    with frozen_at(TODAY):
+        claimed = top_issues.plan_groupings()
+        assert len(claimed) == 13 and top_issues.plan_groupings() == []  # a second scheduler takes nothing
+        go(now() + top_issues.CLAIM + dt.timedelta(seconds=1))  # the worker died without grouping them
+        assert sorted(top_issues.plan_groupings()) == sorted(claimed)
+        settings.KEFU = {**settings.KEFU, "TOP_ISSUES_MAX_TOPICS": 5}
+        assert len(top_issues.plan_groupings()) == 13
+        assert TopIssuesGrouping.objects.count() == 13  # the rows of the old limits are gone

@@ -61,9 +61,9 @@ def top_issues_page(request: StaffRequest) -> HttpResponse:
             status = 400
     result = top_issues.top_issues(request.user, period)
     return render(request, "web/console/analytics/top_issues.html", {
-        "result": result, "period": period, "months": top_issues.recent_months(), "chart": _category_chart(result),
-        "tickets_url": reverse("web:console_tickets"),
-        "gaps_days": min(max(period.days, 1), 365)}, status=status)
+        "result": result, "period": result.period, "months": top_issues.recent_months(),
+        "chart": _category_chart(result), "tickets_url": reverse("web:console_tickets"),
+        "gaps_days": min(max(result.period.days, 1), 365)}, status=status)
 
 
 urlpatterns: list[URLPattern] = [
