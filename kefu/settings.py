@@ -90,6 +90,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "kefu.core.middleware.ContentSecurityPolicyMiddleware",
     "kefu.core.middleware.LoginRequiredByDefaultMiddleware",
+    "kefu.core.middleware.RejectNulCharactersMiddleware",
     "kefu.web.middleware.AgentActivityMiddleware",
 ]
 

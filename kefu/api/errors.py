@@ -14,6 +14,7 @@ from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from kefu.core.errors import DomainError, NotFound, PermissionDenied
+from kefu.core.inputs import OUT_OF_RANGE
 
 logger = logging.getLogger("kefu.api")
 
@@ -62,6 +63,8 @@ def _field_message(error: dict[str, Any]) -> str:
         return _("Choose one of: %(choices)s.") % {"choices": ctx.get("expected", "")}
     if kind in {"int_parsing", "int_type", "int_from_float"}:
         return _("Enter a whole number.")
+    if kind == OUT_OF_RANGE:
+        return _("Give a moment between the years %(first)s and %(last)s.") % ctx
     if kind.startswith(("datetime", "date_")):
         return _("Enter a date and time in ISO 8601 form.")
     if kind == "string_too_long":
@@ -70,6 +73,16 @@ def _field_message(error: dict[str, Any]) -> str:
         return _("Give at least %(min)s.") % {"min": ctx.get("min_length", "")}
     if kind == "too_long":
         return _("Give at most %(max)s.") % {"max": ctx.get("max_length", "")}
+    if kind == "decimal_max_digits":
+        return _("Use at most %(max)s digits.") % {"max": ctx.get("max_digits", "")}
+    if kind == "decimal_whole_digits":
+        return _("Use at most %(max)s digits before the decimal point.") % {"max": ctx.get("whole_digits", "")}
+    if kind == "decimal_max_places":
+        return _("Use at most %(max)s decimal places.") % {"max": ctx.get("decimal_places", "")}
+    if kind == "less_than_equal":
+        return _("Give at most %(max)s.") % {"max": ctx.get("le", "")}
+    if kind == "greater_than_equal":
+        return _("Give at least %(min)s.") % {"min": ctx.get("ge", "")}
     if kind in {"string_type", "model_attributes_type", "dict_type", "list_type", "bool_parsing"}:
         return _("This value has the wrong type.")
     return str(error.get("msg", _("This value is not valid.")))

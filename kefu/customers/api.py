@@ -55,7 +55,7 @@ class CustomerIn(Schema):
     account_ref: str = Field("", max_length=64)
     company: str = Field("", max_length=150)
     language: str = Field("", max_length=10)
-    annual_spend: Decimal = Field(Decimal(0), ge=0)
+    annual_spend: Decimal = Field(Decimal(0), ge=0, max_digits=14, decimal_places=2)
 
 
 class CustomerPatchIn(Schema):
@@ -67,7 +67,7 @@ class CustomerPatchIn(Schema):
     language: str | None = Field(None, max_length=10)
     time_zone: str | None = Field(None, max_length=64)
     notes: str | None = None
-    annual_spend: Decimal | None = Field(None, ge=0)
+    annual_spend: Decimal | None = Field(None, ge=0, max_digits=14, decimal_places=2)
     tier: Tier | None = Field(None, description="Setting the tier by hand stops the spend rule.")
 
 

@@ -22,6 +22,7 @@ from ninja.responses import Status as HttpStatus
 from kefu.accounts.models import Department, User
 from kefu.core.downloads import download_response
 from kefu.core.errors import DomainError, PermissionDenied
+from kefu.core.inputs import MAX_TAG_FILTERS, MAX_TAGS, Moment, ObjectId, TagName
 from kefu.customers import selectors as customer_selectors
 from kefu.customers import services as customer_services
 from kefu.customers.models import Channel, Customer, Tier
@@ -165,7 +166,7 @@ class ContactIn(Schema):
 
 
 class TicketCreateIn(Schema):
-    customer_id: int | None = Field(None, description="An existing customer; or give `customer`.")
+    customer_id: ObjectId | None = Field(None, description="An existing customer; or give `customer`.")
     customer: ContactIn | None = Field(None, description="Found by email address, or created.")
     subject: str = Field(min_length=1, max_length=200)
     description: str = ""
@@ -173,8 +174,8 @@ class TicketCreateIn(Schema):
     category: str | None = Field(None, description="Category key (slug).")
     priority: Priority | None = Field(None, description="Defaults to the category's priority.")
     complexity: Complexity = Complexity.SIMPLE
-    team_id: int | None = None
-    tags: list[str] = Field(default_factory=list)
+    team_id: ObjectId | None = None
+    tags: list[TagName] = Field(default_factory=list, max_length=MAX_TAGS)
     facts: Facts | None = None
     auto_assign: bool = True
 
@@ -184,24 +185,24 @@ class TicketPatchIn(Schema):
     category: str | None = Field(None, description="Category key (slug); null clears it.")
     priority: Priority | None = None
     complexity: Complexity | None = None
-    team_id: int | None = Field(None, description="Support team; null clears it.")
-    tags: list[str] | None = None
+    team_id: ObjectId | None = Field(None, description="Support team; null clears it.")
+    tags: list[TagName] | None = Field(None, max_length=MAX_TAGS)
     facts: Facts | None = Field(None, description="Only the facts given are changed.")
 
 
 class TicketQuery(Schema):
     status: list[Status] = Field(default_factory=list)
     priority: list[Priority] = Field(default_factory=list)
-    category: list[int] = Field(default_factory=list)
+    category: list[ObjectId] = Field(default_factory=list)
     channel: list[Channel] = Field(default_factory=list)
-    owner: list[int] = Field(default_factory=list)
+    owner: list[ObjectId] = Field(default_factory=list)
     unassigned: bool = False
-    team: list[int] = Field(default_factory=list)
+    team: list[ObjectId] = Field(default_factory=list)
     tier: list[Tier] = Field(default_factory=list)
-    tag: list[str] = Field(default_factory=list)
-    customer: int | None = None
-    created_from: dt.datetime | None = None
-    created_to: dt.datetime | None = None
+    tag: list[TagName] = Field(default_factory=list, max_length=MAX_TAG_FILTERS)
+    customer: ObjectId | None = None
+    created_from: Moment | None = None
+    created_to: Moment | None = None
     q: str = ""
     sort: SortKey = "newest"
     cursor: str | None = None
@@ -220,11 +221,11 @@ class NoteIn(Schema):
 class TransitionIn(Schema):
     action: Action
     reason: str = ""
-    merge_into: int | None = Field(None, description="The ticket that carries on, for `merge`.")
+    merge_into: ObjectId | None = Field(None, description="The ticket that carries on, for `merge`.")
 
 
 class AssignIn(Schema):
-    owner_id: int
+    owner_id: ObjectId
 
 
 class SolutionIn(Schema):
@@ -565,9 +566,9 @@ def list_events(request: HttpRequest, ticket_id: int) -> list[EventOut]:
 @router.get(
     "/attachments/{attachment_id}", response={200: None}, openapi_extra={
         **CUSTOMER_ACCESS,
-        "responses": {200: {"description": "The file, as a download.",
-                            "content": {"application/octet-stream": {"schema": {"type": "string",
-                                                                                "format": "binary"}}}}},
+        # Served with the type it was stored with (image/png, application/pdf, …), whichever that is.
+        "responses": {200: {"description": "The file, as a download, with its own content type.",
+                            "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}}},
     }, summary="Download an attachment", url_name="attachment_download",
 )
 def download_attachment(request: HttpRequest, attachment_id: int) -> FileResponse:

@@ -344,6 +344,8 @@ def _newest_cursor_id(position: list[Any]) -> int:
 
 def _continue_search(query: str, before_id: int | None) -> str | None:
     """A short page of a windowed search is not the end if the window was full: go on below it."""
+    if not textsearch.query_terms(query):
+        return None  # nothing searchable in it ("]", "!!"): a ticket number at most, no text window
     ids = _window_ids(query, before_id)
     return _encode_cursor([min(ids)]) if len(ids) >= SEARCH_WINDOW else None
 
