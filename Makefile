@@ -1,5 +1,7 @@
-.PHONY: run test
+.PHONY: run test proof
 run:
 	python3 dev.py run
 test:
 	python3 dev.py test
+proof:
+	python3 dev.py proof

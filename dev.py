@@ -3,13 +3,16 @@
 
     python3 dev.py run    install, migrate, load demo data on first run, serve on http://127.0.0.1:8000
     python3 dev.py test   install the test tools, lint, then the whole test suite on SQLite and PostgreSQL
+    python3 dev.py proof  the long runs of docs/reliability.md, one figure per line in var/proof/report-<date>.txt
 
 Standard library only: it creates ``.venv`` and installs the project into it.
 """
 
 from __future__ import annotations
 
+import datetime
 import hashlib
+import json
 import os
 import shutil
 import socket
@@ -97,8 +100,70 @@ def cmd_test() -> int:
     return 0
 
 
+# The security battery: each test states its figure (kefu.testing.proof) into the report.
+PROOF_TESTS = (
+    "kefu/web/tests/test_route_inventory.py",
+    "kefu/web/tests/test_permission_matrix.py",
+    "kefu/web/tests/test_security_battery.py",
+    "kefu/web/tests/test_xss_browser.py",
+    "kefu/api/tests/test_schemathesis.py",
+    "kefu/api/tests/test_input_bounds.py",
+    "kefu/core/tests/test_settings.py",
+)
+
+
+def audit_dependencies(report: Path) -> bool:
+    """pip-audit of requirements.lock; a package it could not look up counts as a failure, not as clean."""
+    result = subprocess.run([str(BIN / "pip-audit"), "-r", "requirements.lock", "--require-hashes", "--disable-pip",
+                             "--format", "json"], cwd=ROOT, capture_output=True, text=True, check=False)
+    try:
+        dependencies = json.loads(result.stdout)["dependencies"]
+    except (ValueError, KeyError):
+        line = f"pip-audit: did not run ({(result.stderr or result.stdout).strip().splitlines()[-1:]})"
+        ok = False
+    else:
+        skipped = [d for d in dependencies if d.get("skip_reason")]
+        vulnerable = [d for d in dependencies if d.get("vulns")]
+        line = (f"pip-audit of requirements.lock: {len(dependencies)} pinned packages, "
+                f"{len(dependencies) - len(skipped)} audited, {len(vulnerable)} with known vulnerabilities, "
+                f"{len(skipped)} could not be looked up")
+        ok = not skipped and not vulnerable
+    say(line)
+    with report.open("a", encoding="utf-8") as out:
+        out.write(line + "\n")
+    return ok
+
+
+def cmd_proof() -> int:
+    ensure_venv("dev")
+    report = ROOT / "var" / "proof" / f"report-{datetime.datetime.now(datetime.UTC).date().isoformat()}.txt"
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.write_text("")
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env["KEFU_PROOF_REPORT"] = str(report)
+    failed = []
+    pg_url = os.environ.get("KEFU_TEST_POSTGRES_URL", DEFAULT_TEST_PG)
+    for name, extra_env in (("SQLite", {}), ("PostgreSQL", {"DATABASE_URL": pg_url})):
+        say(f"security battery on {name}")
+        with report.open("a", encoding="utf-8") as out:
+            out.write(f"# security battery on {name}\n")
+        tests = subprocess.run([str(PY), "-m", "pytest", "-p", "no:cacheprovider", "-q", *PROOF_TESTS],
+                               cwd=ROOT, env={**env, **extra_env}, check=False)
+        if tests.returncode:
+            failed.append(f"security battery on {name}")
+    if not audit_dependencies(report):
+        failed.append("pip-audit")
+    say(f"report: {report}")
+    print(report.read_text(), end="")
+    if failed:
+        say("FAILED: " + ", ".join(failed))
+        return 1
+    say("proof complete")
+    return 0
+
+
 def main() -> int:
-    commands = {"run": cmd_run, "test": cmd_test}
+    commands = {"run": cmd_run, "test": cmd_test, "proof": cmd_proof}
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         print(__doc__)
         return 2

@@ -30,6 +30,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from kefu.api.tests.openapi import spec
+from kefu.testing.proof import figure
 from kefu.web.tests.test_permission_matrix import World, build_world, missing_value, param_value
 
 # serialized_rollback: what the migrations put in the database (categories, SLA policies, decision kinds,
@@ -148,14 +149,13 @@ def run_battery(base_url: str, secret: str, world: World, role: str, *, examples
     ("agent", 10, None),  # sees only its team's tickets: the others answer 404, as documented
     ("admin", 25, frozenset({"POST /api/v1/inbox/email"})),  # the mail servers' pipe takes administrators' tokens
 ])
-def test_generated_requests_get_documented_answers_and_no_server_errors(role, examples, only, live_server, capsys):
+def test_generated_requests_get_documented_answers_and_no_server_errors(role, examples, only, live_server):
     world = build_world()
     secret = world.secrets[role]
 
     battery = run_battery(live_server.url, secret, world, role, examples=examples, only=only)
 
-    with capsys.disabled():
-        print("\n" + battery.line(role))
+    figure(battery.line(role))
     statuses = {label: dict(counts) for label, counts in battery.statuses.items()}
     assert battery.operations == (len(only) if only else sum(len(ops) for ops in spec()["paths"].values()))
     assert battery.cases >= examples * battery.operations

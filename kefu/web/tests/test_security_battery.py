@@ -30,6 +30,7 @@ from django.utils.crypto import get_random_string
 from kefu.accounts.models import Role
 from kefu.accounts.services import create_login_link
 from kefu.testing import factories
+from kefu.testing.proof import figure
 from kefu.tickets.models import Priority, Ticket
 from kefu.web.tests.test_permission_matrix import (
     ADMIN_MODEL_ROUTE,
@@ -401,9 +402,10 @@ def _open(result: Crawl, watch: Watch, route: Route, world: World, role: str,
 def test_opening_any_page_as_any_role_writes_nothing_and_every_post_form_on_it_carries_its_csrf_token():
     world = build_world()
     result = crawl(world)
-    print(f"\nGET requests crawled (route × role × credential): {result.requests} {result.by_kind}, answered "
+    figure(f"GET requests crawled (route × role × credential): {result.requests} {result.by_kind}, answered "
           f"{dict(sorted(result.answers.items()))}; post forms checked: {result.forms}; admin object pages "
-          f"without an object to open: {len(result.unfilled)}; allowed writes seen: {sorted(result.allowed_seen)}")
+          f"without an object to open: {len(result.unfilled)}; allowed writes seen: {sorted(result.allowed_seen)}; "
+          f"writes found: {len(result.writes)}; forms without a CSRF token: {len(result.forms_without_token)}")
     assert result.writes == [], "\n".join(result.writes)
     # The allowed writes happen through the same requests: the watch sees what GETs write.
     assert result.allowed_seen >= {"django_session", "accounts_apitoken", "core_ratecounter"}
@@ -504,8 +506,9 @@ def test_every_form_refuses_a_post_without_its_csrf_token(csrf_rejections: _Csrf
         if not refused:
             defects.append(f"DEFECT: POST {route.name} {path} as {role} without a CSRF token answered "
                            f"{without.status_code} (with the token: {with_token.status_code})")
-    print(f"\nunsafe web routes checked without a CSRF token: {len(checked)} (answered below 400 with the token: "
-          f"{len(reached)}); routes that take no POST: {len(get_only)}; exempt on purpose: {sorted(CSRF_EXEMPT)}")
+    figure(f"unsafe web routes posted without a CSRF token: {len(checked)}, accepted {len(defects)} (answered below "
+           f"400 with the token: {len(reached)}); routes that take no POST: {len(get_only)}; exempt on purpose: "
+           f"{sorted(CSRF_EXEMPT)}")
     assert defects == [], "\n".join(defects)
     assert len(checked) > 200
     assert len(reached) > 150
@@ -532,7 +535,8 @@ def test_the_api_refuses_a_signed_in_browsers_change_without_its_csrf_token_but_
         for how, response in (("the session with its CSRF token", by_session), ("a bearer token", by_token)):
             assert response.status_code < 500 and b"csrf_failed" not in response.content, \
                 f"{method} {path} by {how} answered {response.status_code} {response.content[:160]!r}"
-    print(f"\nunsafe API operations checked by session without a CSRF token: {len(checked)}")
+    figure(f"unsafe API operations sent by a signed-in browser without a CSRF token: {len(checked)}, "
+           f"accepted {len(defects)}")
     assert defects == [], "\n".join(defects)
     assert len(checked) > 15
 

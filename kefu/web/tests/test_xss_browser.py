@@ -49,6 +49,7 @@ from kefu.quality import services as quality
 from kefu.quality.models import ReworkTask
 from kefu.testing import factories
 from kefu.testing.net import embedded_env, run_kefu, running_server, sign_in
+from kefu.testing.proof import figure
 from kefu.testing.xss import (
     INERT_ATTRIBUTES,
     INIT_SCRIPT,
@@ -510,7 +511,7 @@ def test_no_stored_payload_runs_on_any_page_and_every_page_sends_a_content_secur
     fields_seen = {int(m[4:]) for m in findings.seen}
     payloads_seen = {m[:3] for m in findings.seen}
     elapsed = time.monotonic() - started
-    print(f"\nstored XSS: {len(PAYLOADS)} payloads in {len(planted.fields_planted)} fields; "
+    figure(f"stored XSS: {len(PAYLOADS)} payloads in {len(planted.fields_planted)} fields; "
           f"{findings.opened} pages opened ({len(html_pages)} documents), {len(downloads)} downloads; "
           f"{sum(findings.seen.values())} payload instances shown as text ({len(findings.seen)} distinct); "
           f"executed {len(findings.executed)}, dialogs {len(findings.dialogs)}, "
@@ -608,7 +609,7 @@ def test_no_payload_typed_into_a_live_chat_runs_for_the_visitor_or_the_agent(bro
         page.wait_for_timeout(200)
         findings.injected += page.evaluate(SCAN_SCRIPT, list(INERT_ATTRIBUTES))
         seen.update(m.group(0) for m in MARKER.finditer(page.evaluate(SHOWN_TEXT)))
-    print(f"\nlive chat: {len(PAYLOADS)} payloads typed, {sum(seen.values())} shown as text; "
+    figure(f"XSS in live chat: {len(PAYLOADS)} payloads typed, {sum(seen.values())} shown as text; "
           f"executed {len(findings.executed)}, active markup {len(findings.injected)}")
     assert findings.executed == [], "payloads ran:\n" + "\n".join(findings.executed)
     assert findings.injected == [], "active markup in the chat:\n" + "\n".join(findings.injected)
