@@ -35,7 +35,7 @@ def declared() -> list[Requirement]:
     requirements = [Requirement(text) for text in project["dependencies"]]
     for extra in LOCKED_EXTRAS:
         requirements += [Requirement(text) for text in project["optional-dependencies"][extra]]
-    environment = default_environment()
+    environment = {key: str(value) for key, value in default_environment().items()}
     return [r for r in requirements if r.marker is None or r.marker.evaluate(environment)]
 
 
