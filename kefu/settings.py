@@ -46,7 +46,7 @@ CSRF_TRUSTED_ORIGINS = _env_list("KEFU_CSRF_TRUSTED_ORIGINS", "")
 PUBLIC_BASE_URL = os.environ.get("KEFU_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "kefu.core.admin_site.KefuAdminConfig",  # django.contrib.admin with its password change audited
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from kefu.accounts.models import AgentProfile, User
 from kefu.chat.models import ChatMessage, ChatSession
+from kefu.core.audit import record_audit
 from kefu.core.clock import now
 from kefu.core.errors import DomainError, PermissionDenied
 from kefu.core.ids import new_secret
@@ -81,6 +82,7 @@ def start_chat(pre: PreChat, *, user: User | None = None) -> ChatSession:
     responder = _responder_for(session)
     session.state = ChatSession.State.BOT if responder is not None else ChatSession.State.QUEUED
     session.save()
+    record_audit("chat.started", session, actor=user)  # an anonymous visitor's chat names nobody
     if responder is not None:
         _append(session, ChatMessage.Author.BOT, _(
             "Hello %(name)s, I am the virtual assistant. Ask me your question; if I cannot help, I will pass you "
@@ -118,8 +120,8 @@ def post_message(session: ChatSession, body: str, *, side: str, actor: User | No
     body = body.strip()[:MAX_BODY]
     if not body and upload is None:
         raise DomainError(_("The message is empty."), code="empty_message")
-    if upload is not None:
-        ticket_services.validate_upload(upload)
+    if upload is not None:  # stored with the safe name and the type its bytes show, not the client's claim
+        upload = ticket_services.validate_upload(upload)
     if client_id:
         existing = ChatMessage.objects.filter(session=session, client_id=client_id[:64]).first()
         if existing is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import datetime as dt
 import email
+import email.errors
 import email.policy
 import hashlib
 import logging
@@ -21,6 +22,9 @@ from email.header import decode_header
 from email.message import Message
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 from html.parser import HTMLParser
+from typing import Any
+
+from kefu.core.filetypes import safe_filename
 
 # Declared names that mean a superset people actually use (Outlook labels GBK text "gb2312"; Big5 mail
 # carries HKSCS characters; Korean mail says ks_c_5601 for cp949).
@@ -95,6 +99,7 @@ class ParsedMail:
     attachments: tuple[MailAttachment, ...] = ()
     automatic: str = ""              # why it is machine-sent (auto-reply, bounce, list), or ""
     authentication: Authentication = field(default_factory=Authentication)
+    sender_certain: bool = True      # From names one mailbox that every parser reads alike (see _sender_certain)
 
     @property
     def thread_ids(self) -> tuple[str, ...]:
@@ -277,7 +282,7 @@ def _filename(part: Message, index: int) -> str:
     except Exception:
         name = None
     name = header_text(name) if name else ""
-    name = name.replace("/", "_").replace("\\", "_").strip(" .")
+    name = safe_filename(name, fallback="")  # the same cleaning as every other upload path
     if not name:
         extension = mimetypes.guess_extension(part.get_content_type()) or ".bin"
         name = f"attachment-{index}{extension}"
@@ -439,6 +444,25 @@ def _signing_domain(checker: object) -> str:
     return domain.decode("ascii", "replace").lower() if isinstance(domain, bytes) else ""
 
 
+def _sender_certain(msg: Message, address: str) -> bool:
+    """Whether the message has one From header naming one mailbox, which RFC 5322's strict grammar reads
+    as `address` too. Parsers disagree on malformed From headers ("a@x <b@y>", "a@x)<b@y>", two mailboxes,
+    none with the address in Sender or Reply-To instead): the server that checked SPF, DKIM and DMARC may
+    have judged b@y while the lenient reading here gives a@x, so such a sender is nobody's customer."""
+    values = _raw_headers(msg, "From")
+    if len(values) != 1:
+        return False
+    unfolded = re.sub(r"\r?\n(?=[ \t])", "", values[0]).strip()
+    try:
+        header = email.policy.default.header_factory("From", unfolded)
+    except Exception:  # the strict parser gives up on some malformed headers: not certain, then
+        return False
+    addresses: tuple[Any, ...] = tuple(getattr(header, "addresses", ()))
+    if len(addresses) != 1 or any(isinstance(d, email.errors.InvalidHeaderDefect) for d in header.defects):
+        return False
+    return bool(str(addresses[0].addr_spec).strip().lower() == address)
+
+
 def parse_mail(raw: bytes, *, trusted_authserv: Iterable[str] = (),
                verify_dkim: DkimVerifier | None = None) -> ParsedMail:
     """Everything the inbox needs from one message. Raises NotAnEmail only for bytes with no header."""
@@ -475,6 +499,7 @@ def parse_mail(raw: bytes, *, trusted_authserv: Iterable[str] = (),
         html=html,
         attachments=attachments,
         automatic=automatic_reason(msg, from_addr),
+        sender_certain=_sender_certain(msg, from_addr),
         authentication=Authentication(spf=ar.get("spf", "none"), dkim=ar.get("dkim", "none"),
                                       dmarc=ar.get("dmarc", "none"), dkim_signature=signature,
                                       dkim_domain=domain),

@@ -79,8 +79,9 @@ class Received:
     duplicate: bool
 
 
-def receive_email(raw: bytes, *, source: str, mailbox: Mailbox | None = None) -> Received:
-    """Store one raw message and commit it; a message stored before comes back marked as a duplicate.
+def receive_email(raw: bytes, *, source: str, mailbox: Mailbox | None = None, actor: User | None = None) -> Received:
+    """Store one raw message and commit it; a message stored before comes back marked as a duplicate. A message
+    handed over by a person (an administrator's API token) is audited under their name.
 
     Must not run inside another transaction (durable): the caller removes the message from its server
     only after this returns, so the row has to be committed by then.
@@ -94,6 +95,8 @@ def receive_email(raw: bytes, *, source: str, mailbox: Mailbox | None = None) ->
     try:
         with transaction.atomic(durable=True):
             insert_one(inbound)  # a plain insert (kefu.core.bulk): every message of every channel pays for it
+            if actor is not None:
+                record_audit("inbound_email.handed_over", inbound, actor=actor, changes={"size": inbound.size})
     except IntegrityError:  # the same message, stored a moment ago by another worker
         return Received(InboundEmail.objects.defer("raw").get(dedupe_key=key), duplicate=True)
     return Received(inbound, duplicate=False)
@@ -193,7 +196,7 @@ def _apply(inbound: InboundEmail, parsed: ParsedMail) -> str:
     if parsed.automatic:
         return _settle(inbound, InboundEmail.State.IGNORED, reason=parsed.automatic, parsed=parsed)
     ticket, by_headers = find_thread(parsed)
-    if ticket is not None and not is_participant(ticket, parsed.sender):
+    if ticket is not None and not _from_participant(ticket, parsed):
         if by_headers:
             return _settle(inbound, InboundEmail.State.HELD, reason="sender_not_participant", parsed=parsed,
                            ticket=ticket)
@@ -294,6 +297,11 @@ def is_participant(ticket: Ticket, address: str) -> bool:
     return CustomerIdentity.objects.filter(customer=customer, channel=Channel.EMAIL, value=address).exists()
 
 
+def _from_participant(ticket: Ticket, parsed: ParsedMail) -> bool:
+    """The mail is from the ticket's customer: its From header is unambiguous and names them."""
+    return parsed.sender_certain and is_participant(ticket, parsed.sender)
+
+
 # ---------------------------------------------------------------------------------------------- batches
 
 
@@ -371,7 +379,7 @@ def release_held(inbound: InboundEmail, *, actor: User) -> Message:
     parsed = parse_mail(bytes(inbound.raw), trusted_authserv=settings.KEFU["MAIL_TRUSTED_AUTHSERV_IDS"])
     ticket = Ticket.objects.select_related("customer__user").get(pk=inbound.ticket_id)
     body, uploads = _body_and_uploads(parsed)
-    if is_participant(ticket, parsed.sender) and not ticket_services.is_finished(ticket):
+    if _from_participant(ticket, parsed) and not ticket_services.is_finished(ticket):
         message = ticket_services.add_customer_message(ticket, body, actor=ticket.customer.user,
                                                        channel=Channel.EMAIL, uploads=uploads, html=parsed.html)
     else:

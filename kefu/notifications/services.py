@@ -6,10 +6,12 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import unicodedata
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from email.utils import getaddresses
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.conf import settings
@@ -101,9 +103,33 @@ def register_channel_sender(channel: str, sender: ChannelSender) -> None:
     CHANNEL_SENDERS[channel] = sender
 
 
+class UndeliverableAddress(ValueError):
+    """The recipient is not one email address (a line break, a control character, a list): no retry helps."""
+
+
+def one_line(value: str) -> str:
+    """A header value on one line: line breaks (CR, LF, U+2028…), tabs and other control characters become
+    single spaces.
+
+    Every header of every mail passes through here, because any of them may carry text someone typed (a
+    ticket subject or a name in an admin's subject line, a Message-ID taken from a customer's mail): a line
+    break would start a new header (Bcc:), and Django refuses such a value outright, which would fail the
+    notification on every attempt.
+    """
+    return " ".join("".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in value).split())
+
+
+def _recipient(notification: Notification) -> str:
+    address = notification.recipient.strip()
+    if one_line(address) != address or len(getaddresses([address])) != 1 or "@" not in address:
+        raise UndeliverableAddress(f"the recipient {address!r} is not one email address")
+    return address
+
+
 def _send(notification: Notification, subject: str, body: str) -> None:
     if notification.channel == "email":
-        EmailMessage(subject, body, None, [notification.recipient], headers=mail_headers(notification)).send()
+        headers = {name: one_line(value) for name, value in mail_headers(notification).items()}
+        EmailMessage(one_line(subject), body, None, [_recipient(notification)], headers=headers).send()
         return
     sender = CHANNEL_SENDERS.get(notification.channel)
     if sender is None:
@@ -120,6 +146,9 @@ def deliver(notification_id: int) -> bool:
     subject, body = render_notification(notification)
     try:
         _send(notification, subject, body)
+    except UndeliverableAddress as exc:  # kept, marked failed for people to see: it will never go out
+        _settle(notification, error=f"{type(exc).__name__}: {exc}", final=True)
+        return False
     except Exception as exc:  # any transport failure is retried later, never lost
         _settle(notification, error=f"{type(exc).__name__}: {exc}")
         return False
@@ -144,7 +173,7 @@ def _claim(model: type[Row], pk: int) -> Row | None:
         return row
 
 
-def _settle(row: OutboxRow, *, error: str | None = None, **fields: Any) -> None:
+def _settle(row: OutboxRow, *, error: str | None = None, final: bool = False, **fields: Any) -> None:
     row.attempts += 1
     for name, value in fields.items():
         setattr(row, name, value)
@@ -152,7 +181,7 @@ def _settle(row: OutboxRow, *, error: str | None = None, **fields: Any) -> None:
         row.state, row.delivered_at = OutboxRow.State.DELIVERED, now()
     else:
         row.last_error = error[:2000]
-        if row.attempts >= MAX_ATTEMPTS:
+        if final or row.attempts >= MAX_ATTEMPTS:
             row.state = OutboxRow.State.FAILED
         row.next_attempt_at = now() + dt.timedelta(seconds=settings.KEFU["RETRY_BASE_SECONDS"] * 2 ** row.attempts)
     row.save(update_fields=["attempts", "state", "delivered_at", "last_error", "next_attempt_at", *fields])

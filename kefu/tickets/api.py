@@ -352,8 +352,7 @@ def _actor(request: HttpRequest) -> User:
 
 
 def _uploads(files: list[UploadedFile]) -> list[services.Upload]:
-    return [services.Upload(filename=f.name or "file", content=f.read(), content_type=f.content_type or "")
-            for f in files]
+    return [services.upload_from(f) for f in files]
 
 
 def _add_message(ticket: Ticket, actor: User, kind: str, body: str, html: str = "",

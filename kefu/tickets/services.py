@@ -27,7 +27,7 @@ from django.utils.translation import gettext_noop, pgettext_lazy
 from kefu.accounts.models import Department, Role, User
 from kefu.assist import triage as triage_rules
 from kefu.bot import brain as bot_brain
-from kefu.core import textsearch
+from kefu.core import filetypes, textsearch
 from kefu.core.bulk import insert_many, insert_one, pipelined, update_one
 from kefu.core.clock import now
 from kefu.core.errors import DomainError, PermissionDenied
@@ -81,6 +81,13 @@ class Upload:
     filename: str
     content: bytes
     content_type: str = ""
+
+
+def upload_from(uploaded: Any) -> Upload:
+    """A file received over HTTP (Django's UploadedFile) as an Upload. At most one byte past the size
+    limit is read, so an oversized file is refused by ``validate_upload`` without being held in memory."""
+    content = uploaded.read(settings.KEFU["ATTACHMENT_MAX_BYTES"] + 1)
+    return Upload(filename=uploaded.name or "file", content=content, content_type=uploaded.content_type or "")
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -234,10 +241,10 @@ def _search_tokens(ticket: Ticket, bodies: Sequence[str]) -> str:
 def _store_attachments(message: Message, uploads: Iterable[Upload]) -> list[Attachment]:
     stored = []
     for upload in uploads:
-        validate_upload(upload)
+        upload = validate_upload(upload)
         digest = hashlib.sha256(upload.content).hexdigest()
         attachment = Attachment(
-            message=message, filename=upload.filename[:255], content_type=_content_type(upload),
+            message=message, filename=upload.filename, content_type=upload.content_type,
             size=len(upload.content), sha256=digest,
         )
         attachment.file.save(upload.filename, ContentFile(upload.content), save=False)
@@ -246,24 +253,44 @@ def _store_attachments(message: Message, uploads: Iterable[Upload]) -> list[Atta
     return stored
 
 
-def _content_type(upload: Upload) -> str:
-    guessed, _ = mimetypes.guess_type(upload.filename)
-    return (guessed or upload.content_type or "application/octet-stream").lower()
+def _claimed_type(filename: str, client_type: str) -> str:
+    """The type the sender says the file has: by its name's extension, else the type the client sent."""
+    guessed, _ = mimetypes.guess_type(filename)
+    return (guessed or client_type.split(";")[0].strip() or "application/octet-stream").lower()
 
 
-def validate_upload(upload: Upload) -> None:
+def validate_upload(upload: Upload) -> Upload:
+    """Check an upload against the deployment's limits (KEFU["ATTACHMENT_MAX_BYTES"], ["ATTACHMENT_TYPES"])
+    and return it as it may be stored: its name made safe (kefu.core.filetypes.safe_filename) and its type
+    the one its bytes show. Raises DomainError (attachment_too_large, attachment_type, attachment_content).
+
+    The type is what the name (or, without an extension, the client) claims; the bytes must then agree,
+    so a web page or a program renamed to ``.png``, ``.pdf`` or ``.txt`` is refused.
+    """
     limits = settings.KEFU
+    filename = filetypes.safe_filename(upload.filename)
     if len(upload.content) > limits["ATTACHMENT_MAX_BYTES"]:
         raise DomainError(
             _("“%(name)s” is larger than the limit of %(mb)s MB.")
-            % {"name": upload.filename, "mb": limits["ATTACHMENT_MAX_BYTES"] // (1024 * 1024)},
+            % {"name": filename, "mb": limits["ATTACHMENT_MAX_BYTES"] // (1024 * 1024)},
             code="attachment_too_large",
         )
-    if _content_type(upload) not in limits["ATTACHMENT_TYPES"]:
+    claimed = _claimed_type(filename, upload.content_type)
+    if claimed == "application/octet-stream":  # nothing claimed: the bytes may still say what it is
+        claimed = filetypes.sniff(upload.content) or claimed
+    if claimed not in limits["ATTACHMENT_TYPES"]:
         raise DomainError(
-            _("Files of type “%(type)s” cannot be attached.") % {"type": _content_type(upload)},
+            _("Files of type “%(type)s” cannot be attached.") % {"type": claimed},
             code="attachment_type",
         )
+    shown = filetypes.content_matches(claimed, upload.content)
+    if shown is None or shown not in limits["ATTACHMENT_TYPES"]:
+        raise DomainError(
+            _("The content of “%(name)s” is not a file of type “%(type)s”, so it cannot be attached.")
+            % {"name": filename, "type": claimed},
+            code="attachment_content",
+        )
+    return Upload(filename=filename, content=upload.content, content_type=shown)
 
 
 def _add_message(

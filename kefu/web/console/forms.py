@@ -14,7 +14,7 @@ from kefu.customers.models import Channel, Tier
 from kefu.tickets import selectors
 from kefu.tickets.fivew1h import FIELDS as FIVE_W_ONE_H_FIELDS
 from kefu.tickets.models import STATUS_CHOICES, Category, Complexity, Priority
-from kefu.tickets.services import MAX_SOLUTIONS, Upload
+from kefu.tickets.services import MAX_SOLUTIONS, Upload, upload_from
 
 DATED_CHOICES = [
     ("created", _("Created")),
@@ -184,8 +184,7 @@ def solution_options(post: Any) -> list[dict[str, str]]:
 
 
 def uploads(files: Any) -> list[Upload]:
-    return [Upload(filename=f.name, content=f.read(), content_type=f.content_type or "")
-            for f in files.getlist("files")]
+    return [upload_from(f) for f in files.getlist("files")]
 
 
 def first_error(form: forms.Form) -> str:

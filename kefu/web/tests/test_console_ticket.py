@@ -92,7 +92,7 @@ def test_empty_reply_shows_message_and_changes_nothing(client, agent):
 def test_reply_with_files_lists_downloadable_attachments(client, agent):
     ticket = factories.ticket()
     files = [SimpleUploadedFile("日志.txt", "错误 42".encode(), content_type="text/plain"),
-             SimpleUploadedFile("shot.png", b"\x89PNG fake", content_type="image/png")]
+             SimpleUploadedFile("shot.png", b"\x89PNG\r\n\x1a\n fake", content_type="image/png")]
     client.post(url("console_reply", ticket), {"body": "See attached", "files": files})
     stored = list(Attachment.objects.filter(message__ticket=ticket).order_by("id"))
     assert [a.filename for a in stored] == ["日志.txt", "shot.png"]

@@ -86,7 +86,7 @@ def test_signed_in_customer_submits_for_themselves_without_contact_fields(client
     category = Category.objects.create(slug="billing", name_en="Billing", name_zh="账单")
     client.force_login(customer.user)
     assert 'name="email"' not in client.get(SUBMIT).content.decode()
-    files = [SimpleUploadedFile("shot.png", b"\x89PNG fake", content_type="image/png"),
+    files = [SimpleUploadedFile("shot.png", b"\x89PNG\r\n\x1a\n fake", content_type="image/png"),
              SimpleUploadedFile("log.txt", b"error E42", content_type="text/plain")]
     data = _visitor_form(category=str(category.pk))
     for key in ("name", "email", "phone"):
