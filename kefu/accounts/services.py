@@ -83,10 +83,12 @@ def user_for_api_token(secret: str) -> User | None:
 def create_login_link(user: User, *, next_path: str = "") -> str:
     """A one-time sign-in secret for the email link; only its hash is stored."""
     secret = new_secret(32)
-    LoginLink.objects.create(
+    link = LoginLink.objects.create(
         user=user, key_hash=digest(secret), next_path=next_path[:200],
         expires_at=now() + dt.timedelta(minutes=int(settings.KEFU["MAGIC_LINK_MINUTES"])),
     )
+    # Asked for by whoever typed the address (nobody signed in): the row names the link, whose user it is.
+    record_audit("login_link.issued", link, actor=None)
     return secret
 
 
@@ -98,7 +100,17 @@ def redeem_login_link(secret: str) -> tuple[User, str]:
                           code="invalid_link")
     link.used_at = now()
     link.save(update_fields=["used_at"])
+    record_audit("login_link.redeemed", link, actor=link.user)
     return link.user, link.next_path
+
+
+@transaction.atomic
+def set_password(user: User, password: str, *, actor: User) -> User:
+    """Set a new password (already checked by the form's validators); audited, never with the password."""
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    record_audit("user.password_set", user, actor=actor)
+    return user
 
 
 @transaction.atomic

@@ -305,7 +305,9 @@ def set_subscription(kind: str, subscribed: bool, *, actor: User) -> None:
     if kind not in Report.Kind.values:
         raise DomainError(_("Unknown kind of report."))
     with transaction.atomic():
-        ReportSubscription.objects.update_or_create(user=actor, kind=kind, defaults={"active": subscribed})
+        subscription, _created = ReportSubscription.objects.update_or_create(
+            user=actor, kind=kind, defaults={"active": subscribed})
+        record_audit("report.subscription", subscription, actor=actor, changes={"active": subscribed})
 
 
 # --- Showing figures -----------------------------------------------------------------------------------------

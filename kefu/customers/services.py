@@ -7,6 +7,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -39,7 +41,14 @@ def _require_staff(actor: User | None) -> None:
 
 
 def _normalise_email(email: str) -> str:
-    return email.strip().lower()
+    """Trimmed and lower-cased; refused when it is not one address (a line break in it would reach mail headers)."""
+    email = email.strip().lower()
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError:
+            raise DomainError(_("Enter a valid email address."), code="invalid_email") from None
+    return email
 
 
 @transaction.atomic

@@ -99,3 +99,11 @@ def test_annual_spend_must_fit_the_column(staff_api):
     fits = post_json(staff_api, "/api/v1/customers", {"name": "Big", "email": "big@example.com",
                                                       "annual_spend": "999999999999.99"})
     assert fits.status_code == 201 and fits.json()["tier"] == "core"
+
+
+def test_an_email_address_must_be_one_address(staff_api):
+    for email in ("eve@example.com\r\nBcc: victim@example.com", "not an address", "a@b.example, c@d.example"):
+        created = post_json(staff_api, "/api/v1/customers", {"name": "Eve", "email": email})
+        assert created.status_code == 400, (email, created.content)
+        assert created.json()["error"] == {"code": "invalid_email", "message": "Enter a valid email address."}
+    assert not Customer.objects.exists()

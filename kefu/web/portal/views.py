@@ -29,7 +29,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from kefu.accounts.models import Role, User
-from kefu.accounts.services import create_login_link, redeem_login_link
+from kefu.accounts.services import create_login_link, redeem_login_link, set_password
 from kefu.core.downloads import download_response
 from kefu.core.errors import DomainError, NotFound
 from kefu.core.ratelimit import RateLimit, client_ip
@@ -455,7 +455,7 @@ def portal_login_link_confirm(request: HttpRequest, secret: str) -> HttpResponse
 def portal_password(request: HttpRequest) -> HttpResponse:
     form = SetPasswordForm(cast(User, request.user), request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = form.save()
+        user = set_password(form.user, form.cleaned_data["new_password1"], actor=form.user)
         update_session_auth_hash(request, user)
         messages.success(request, _("Your password is set. You can now also sign in with it."))
         return redirect("web:portal_home")
