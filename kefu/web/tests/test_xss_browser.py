@@ -221,8 +221,9 @@ def plant() -> Planted:
                                                           order_number=_short(31)[1][:64]))
     for text in _short(32):
         chat_services.post_message(chat, text, side="customer")
+    # Payload 2 has no "/": a stored name keeps only what follows the last slash (kefu.core.filetypes).
     chat_file, _created = chat_services.post_message(chat, "", side="customer", upload=tickets.Upload(
-        f"{_short(33)[0]}.png", b"\x89PNG\r\n\x1a\n", "image/png"))
+        f"{_short(33)[1]}.png", b"\x89PNG\r\n\x1a\n", "image/png"))
     waiting = chat_services.start_chat(chat_services.PreChat(name=_short(31)[2], phone="+8613900000001",
                                                              order_number=_short(31)[3][:64]))
     chat_services.post_message(waiting, _long(32), side="customer")
