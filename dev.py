@@ -151,6 +151,11 @@ def cmd_proof() -> int:
                                cwd=ROOT, env={**env, **extra_env}, check=False)
         if tests.returncode:
             failed.append(f"security battery on {name}")
+    for script in (["bench/load.py", "--duration", "600", "--output", str(report.with_suffix(".load.json"))],
+                   ["bench/faults.py", "--output", str(report.with_suffix(".faults.json"))]):
+        say(" ".join(script[:3]))
+        if subprocess.run([str(PY), *script], cwd=ROOT, env=env, check=False).returncode:
+            failed.append(script[0])
     if not audit_dependencies(report):
         failed.append("pip-audit")
     say(f"report: {report}")
