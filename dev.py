@@ -108,7 +108,13 @@ PROOF_TESTS = (
     "kefu/web/tests/test_xss_browser.py",
     "kefu/api/tests/test_schemathesis.py",
     "kefu/api/tests/test_input_bounds.py",
+    "kefu/web/tests/test_nul_characters.py",
+    "kefu/web/tests/test_audit_battery.py",
+    "kefu/web/tests/test_upload_validation.py",
+    "kefu/inbox/tests/test_spoofing.py",
+    "kefu/notifications/tests/test_header_injection.py",
     "kefu/core/tests/test_settings.py",
+    "kefu/core/tests/test_lockfile.py",
 )
 
 

@@ -48,6 +48,7 @@ from kefu.inbox.models import ChannelEndpoint
 from kefu.routing.services import configure_agent, profile_of
 from kefu.testing import factories
 from kefu.testing.factories import PASSWORD
+from kefu.testing.proof import figure
 from kefu.tickets import services as ticket_services
 from kefu.tickets.models import Ticket, TicketEvent
 from kefu.web.tests.test_permission_matrix import (
@@ -713,7 +714,7 @@ def test_every_mutating_route_and_operation_leaves_an_audit_row_naming_its_actor
         lab.keep_prepared()  # for the watch to deallocate it
     mutating = set(tally.exercised)
     gaps = sorted((mutating - tally.audited) & set(KNOWN_GAPS))
-    print(f"\naudit: {len(mutating)} mutating routes and operations exercised, {len(tally.audited)} wrote an audit "
+    figure(f"audit: {len(mutating)} mutating routes and operations exercised, {len(tally.audited)} wrote an audit "
           f"row, {len(mutating - tally.audited) - len(gaps)} missing (allowed without: {len(tally.unaudited_only)}, "
           f"{sorted(tally.unaudited_only)}; known gaps: {gaps}); {pages} pages crawled, {tally.forms} ways to send "
           f"their forms, {lab.requests} requests, {operations} unsafe API operations; web routes taking no POST: "
