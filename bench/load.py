@@ -59,6 +59,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.generate import AGENT_PASSWORD, AGENT_USERNAME  # noqa: E402
+from bench.run import rss_kib  # noqa: E402
 from kefu.testing.net import free_port, wait_for_port  # noqa: E402
 from kefu.testing.proof import figure  # noqa: E402
 
@@ -165,16 +166,6 @@ def admin_token(env: dict[str, str]) -> tuple[str, int]:
 
 
 # ------------------------------------------------------------------------------------------ processes
-
-
-def rss_kib(pid: int) -> int | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    except OSError:
-        return None
-    return None
 
 
 def _children(pid: int) -> list[tuple[int, str]]:

@@ -2,47 +2,26 @@
 
 from __future__ import annotations
 
-import email
-import email.policy
 from collections.abc import Iterator
 from email.message import EmailMessage
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from kefu.inbox.models import InboundEmail
 from kefu.inbox.services import Outcome
 from kefu.inbox.tests.test_intake import email_bytes, take, ticket_of
 from kefu.notifications.services import deliver_due
 from kefu.testing import factories
-from kefu.testing.net import free_port
+from kefu.testing.smtp import Collector, smtp_server
 from kefu.tickets import services as ticket_services
 
 pytestmark = pytest.mark.django_db
 
 
-class Collector:
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-
-    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
-        raw = envelope.original_content  # type: ignore[attr-defined]
-        self.messages.append(email.message_from_bytes(raw, policy=email.policy.default))  # type: ignore[arg-type]
-        return "250 Message accepted"
-
-
 @pytest.fixture
 def smtp(settings: object) -> Iterator[Collector]:
-    collector = Collector()
-    controller = Controller(collector, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"  # type: ignore[attr-defined]
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port  # type: ignore[attr-defined]
-    settings.EMAIL_USE_TLS = False  # type: ignore[attr-defined]
-    try:
+    with smtp_server(settings) as collector:
         yield collector
-    finally:
-        controller.stop()
 
 
 def _answer(ours: EmailMessage, body: str) -> bytes:

@@ -8,14 +8,9 @@ on loopback, and what the server received is parsed with the email package.
 
 from __future__ import annotations
 
-import email
-import email.policy
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from email.message import EmailMessage
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from kefu.accounts.models import Role
 from kefu.core.clock import now
@@ -25,8 +20,8 @@ from kefu.feedback.services import survey_ticket
 from kefu.notifications.models import Notification, NotificationTemplate, OutboxRow
 from kefu.notifications.services import StaffAlertRequest, alert_staff_many, deliver_due, queue_notification
 from kefu.testing import factories
-from kefu.testing.net import free_port
 from kefu.testing.proof import figure
+from kefu.testing.smtp import Collector, Received, smtp_server
 from kefu.tickets import services as tickets
 from kefu.tickets.models import Ticket
 
@@ -37,35 +32,10 @@ INJECTED = f"Hello\r\nBcc: {VICTIM}\r\nX-Injected: yes\nTo: {VICTIM}\r\n\r\nforg
 ON_ONE_LINE = f"Hello Bcc: {VICTIM} X-Injected: yes To: {VICTIM} forged body"
 
 
-@dataclass
-class Received:
-    envelope_to: list[str]
-    message: EmailMessage
-
-
-@dataclass
-class Collector:
-    received: list[Received] = field(default_factory=list)
-
-    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
-        raw = envelope.original_content  # type: ignore[attr-defined]
-        message = email.message_from_bytes(raw, policy=email.policy.default)
-        self.received.append(Received(list(envelope.rcpt_tos), message))  # type: ignore[attr-defined, arg-type]
-        return "250 Message accepted"
-
-
 @pytest.fixture
 def smtp(settings: object) -> Iterator[Collector]:
-    collector = Collector()
-    controller = Controller(collector, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"  # type: ignore[attr-defined]
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port  # type: ignore[attr-defined]
-    settings.EMAIL_USE_TLS = False  # type: ignore[attr-defined]
-    try:
+    with smtp_server(settings) as collector:
         yield collector
-    finally:
-        controller.stop()
 
 
 def _wording(template: str, subject: str) -> None:
