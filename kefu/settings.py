@@ -134,7 +134,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": 1,
         "max_size": int(os.environ.get("KEFU_DB_POOL_SIZE", "8")),
-        "timeout": 10,
+        # How long a request waits for a connection: only a database that cannot be reached makes it wait
+        # (one request at a time per process), and requests queued behind a waiting one wait their turn.
+        "timeout": float(os.environ.get("KEFU_DB_POOL_TIMEOUT", "5")),
     }
     # Prepared statements on: only kefu.core.prepared.statement_cursor asks for them (hot reads and plain
     # inserts); Django's cursors bind on the client and never prepare. Behind a pooler in transaction

@@ -10,3 +10,6 @@ urlpatterns = [
     path("", include("kefu.chat.urls")),
     path("", include("kefu.web.urls")),
 ]
+
+# A database that cannot be reached answers 503 with Retry-After (kefu.web.errors), not a 500.
+handler500 = "kefu.web.errors.server_error"

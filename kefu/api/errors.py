@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Schema
@@ -21,12 +22,14 @@ logger = logging.getLogger("kefu.api")
 CONFLICT_CODES = frozenset({"illegal_transition"})
 """Domain refusals that are about the object's current state rather than the request: 409."""
 
-ERROR_STATUSES = (400, 401, 403, 404, 409, 422, 500)
+ERROR_STATUSES = (400, 401, 403, 404, 409, 422, 500, 503)
 """Every operation documents these; each answers them in the ErrorOut shape."""
+
+RETRY_AFTER_SECONDS = 5  # a database restart or failover takes seconds
 
 STATUS_CODES = {400: "invalid", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
                 405: "method_not_allowed", 409: "conflict", 422: "validation_failed",
-                429: "rate_limited", 500: "server_error"}
+                429: "rate_limited", 500: "server_error", 503: "unavailable"}
 
 
 class ErrorDetail(Schema):
@@ -130,6 +133,13 @@ def install_error_handlers(api: NinjaAPI) -> None:
     def on_http404(request: HttpRequest, exc: Http404) -> HttpResponse:
         return error_response(api, request, 404, "not_found", _("Not found."))
 
+    def on_database_unavailable(request: HttpRequest, exc: Exception) -> HttpResponse:
+        logger.warning("api.database_unavailable", extra={"path": request.path, "method": request.method})
+        response = error_response(api, request, 503, "unavailable",
+                                  _("The service is unavailable for a moment. Please try again in a few seconds."))
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
+
     def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
         logger.exception("api.unhandled_error", extra={"path": request.path, "method": request.method})
         return error_response(api, request, 500, "server_error",
@@ -141,6 +151,8 @@ def install_error_handlers(api: NinjaAPI) -> None:
         AuthenticationError: on_authentication_error,
         HttpError: on_http_error,
         Http404: on_http404,
+        OperationalError: on_database_unavailable,
+        InterfaceError: on_database_unavailable,
         Exception: on_unexpected,
     }
     for exc_class, handler in handlers.items():

@@ -1,0 +1,31 @@
+"""The page for a request that failed on our side (``handler500``): a database that cannot be reached (restarting,
+failing over) answers 503 with Retry-After, which browsers, proxies and API clients know to try again; anything
+else is the plain 500 page. Both are rendered without a request context: the database may be what failed."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from django.db import InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse, HttpResponseServerError
+from django.template import loader
+
+log = logging.getLogger(__name__)
+
+RETRY_AFTER_SECONDS = 5
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+
+
+def database_unavailable(exc: BaseException | None) -> bool:
+    return isinstance(exc, DATABASE_UNAVAILABLE)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    # Called while the exception is being handled, so sys.exc_info() names it.
+    if database_unavailable(sys.exc_info()[1]):
+        log.warning("request.database_unavailable", extra={"path": request.path})
+        response = HttpResponse(loader.get_template("503.html").render(), status=503)
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
+    return HttpResponseServerError(loader.get_template("500.html").render())

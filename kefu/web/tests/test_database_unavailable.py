@@ -1,0 +1,47 @@
+"""A database that cannot be reached (restarting, failing over) answers 503 with Retry-After on the web and on the
+API, which clients and proxies know to try again, instead of a 500 (bench/faults.py restarts PostgreSQL under
+load; these pin the answer one request at a time)."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.sessions.backends.db import SessionStore
+from django.db import OperationalError
+from django.test import Client
+
+from kefu.accounts.models import Role
+from kefu.api import auth as api_auth
+from kefu.testing import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def unreachable(*_args: object, **_kwargs: object) -> None:
+    raise OperationalError("connection failed: server closed the connection unexpectedly")
+
+
+def test_a_console_page_answers_503_with_retry_after(monkeypatch):
+    client = Client(raise_request_exception=False)
+    client.force_login(factories.staff(Role.AGENT))
+    monkeypatch.setattr(SessionStore, "load", unreachable)  # where a request meets the database first
+    response = client.get("/console/tickets/")
+    assert response.status_code == 503 and response["Retry-After"] == "5"
+    assert "Temporarily unavailable" in response.content.decode()
+
+
+def test_an_api_call_answers_503_in_the_error_shape(monkeypatch):
+    monkeypatch.setattr(api_auth, "user_for_api_token", unreachable)
+    response = Client().get("/api/v1/me", headers={"Authorization": "Bearer whatever"})
+    assert response.status_code == 503 and response["Retry-After"] == "5"
+    assert response.json()["error"]["code"] == "unavailable"
+
+
+def test_other_failures_are_still_a_500(monkeypatch):
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("a bug")
+
+    client = Client(raise_request_exception=False)
+    client.force_login(factories.staff(Role.AGENT))
+    monkeypatch.setattr(SessionStore, "load", broken)
+    response = client.get("/console/tickets/")
+    assert response.status_code == 500 and "Retry-After" not in response
