@@ -699,6 +699,11 @@ def mail_client(t: Traffic, rng: random.Random) -> None:
             if answer is None:
                 continue
             out = json.loads(answer.body)
+            if out.get("outcome") == "retry":
+                # Stored, its processing failed (the database went away mid-way): the mail server may delete it,
+                # kefu's inbox sweep opens the ticket later. Acknowledged; the check waits for the sweep.
+                t.ledger.settle(marker, "ack")
+                continue
             if out.get("outcome") != "new_ticket" or not out.get("ticket"):
                 t.stats.record_failure("inbound_mail", "error", f"outcome {out}")
                 t.ledger.settle(marker, "refused")
@@ -856,6 +861,12 @@ def verify_in_database(ledger_path: Path, sent_mail: Path, wait_s: float) -> dic
                 out["duplicated"] += int(n > 1)
         return out
 
+    # Mail stored during an outage and answered "retry" is processed by the scheduler's inbox sweep, whose first
+    # retry comes a minute later (kefu.inbox.services.RETRY_BASE_SECONDS × 2): wait for it.
+    settled_by = time.monotonic() + max(wait_s, 150)
+    while (InboundEmail.objects.filter(message_id__contains=prefix, state=InboundEmail.State.RECEIVED).exists()
+           and time.monotonic() < settled_by):
+        time.sleep(1)
     # Tickets: by the marker in their subject (portal and mail alike). A chat the visitor left before an
     # agent wrote becomes a ticket too, with the visitor's name (and marker) in its subject: not counted here.
     ticket_markers = {e["key"] for e in entries if e["kind"].startswith("ticket_")}

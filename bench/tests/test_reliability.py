@@ -75,7 +75,8 @@ def _assert_nothing_lost(result: dict, *, at_least: int = 40) -> None:
     assert totals["lost"] == 0, result["verification"]
     assert totals["duplicated"] == 0, result["verification"]
     assert totals["half_written"] == 0, result["verification"]
-    assert result["failures"]["errors"] == 0, result["operations"]
+    assert result["failures"]["errors"] == 0, {op: m["failure_samples"] for op, m in result["operations"].items()
+                                               if m["errors"]}
     notifications = result["verification"]["notifications"]
     assert notifications["rows"] > 0 and notifications["states"] == {"delivered": notifications["rows"]}
 

@@ -3,12 +3,12 @@ for a while goes away (kefu.routing.services.expire_presence)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
 from kefu.accounts.models import Role
-from kefu.core.clock import now
 from kefu.routing import services as routing_services
 
 ROUTED_ROLES = frozenset({Role.AGENT, Role.SUPERVISOR, Role.ADMIN})
@@ -25,11 +25,8 @@ class AgentActivityMiddleware:
         user = getattr(request, "user", None) if request.path.startswith("/console/") else None
         if (user is not None and "HX-Request" not in request.headers and user.is_authenticated
                 and getattr(user, "role", None) in ROUTED_ROLES):
-            # The product's clock (kefu.core.clock), which note_activity writes too: a test that holds it still
-            # sees no activity note from a slow run.
-            moment = now().timestamp()
             last = request.session.get("kefu_active_at", 0)
-            if moment - last > NOTE_EVERY_S:
+            if time.time() - last > NOTE_EVERY_S:
                 routing_services.note_activity(user)  # type: ignore[arg-type]
-                request.session["kefu_active_at"] = moment
+                request.session["kefu_active_at"] = time.time()
         return self.get_response(request)

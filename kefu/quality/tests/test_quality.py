@@ -419,6 +419,10 @@ def test_list_pages_query_count_does_not_grow_with_rows(name):
         with CaptureQueriesContext(connection) as one:
             assert client.get(url).status_code == 200
     add(19)
-    with frozen_at(moment), CaptureQueriesContext(connection) as twenty:
-        assert client.get(url).status_code == 200
+    with frozen_at(moment):
+        # Again just before measuring: adding the rows may take over a minute on a busy machine, and the
+        # console notes an agent's activity once a minute (wall clock), which is not the page's cost.
+        client.get(url)
+        with CaptureQueriesContext(connection) as twenty:
+            assert client.get(url).status_code == 200
     assert len(twenty) == len(one), "\n".join(q["sql"][:200] for q in twenty.captured_queries)

@@ -15,7 +15,9 @@ from kefu.core.tasks import TASK_LEASE, requeue_abandoned_tasks
 from kefu.testing import factories
 from kefu.tickets.tasks import reindex_ticket
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# serialized_rollback, as every transactional test here: the data the migrations put in is restored afterwards
+# for the tests that follow, instead of the tables being emptied.
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 @pytest.fixture(autouse=True)
