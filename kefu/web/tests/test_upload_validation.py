@@ -115,27 +115,23 @@ _RELS = ('<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://sch
          'officeDocument/2006/relationships/officeDocument" Target="{part}"/></Relationships>')
 
 
+def _ooxml(part: str, main_type: str, xml: str) -> bytes:
+    """An Office Open XML package: the content types, the package relationship and the main part."""
+    return _zip({"[Content_Types].xml": _CT.format(part=part, type=main_type), "_rels/.rels": _RELS.format(part=part),
+                 part: f'<?xml version="1.0" encoding="UTF-8"?>{xml}'})
+
+
 def real_docx(text: str = "订单 1001 的问题") -> bytes:
-    part = "word/document.xml"
-    return _zip({
-        "[Content_Types].xml": _CT.format(part=part, type="application/vnd.openxmlformats-officedocument."
-                                                          "wordprocessingml.document.main+xml"),
-        "_rels/.rels": _RELS.format(part=part),
-        part: ('<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w="http://schemas.openxmlformats.org/'
-               f'wordprocessingml/2006/main"><w:body><w:p><w:r><w:t>{text}</w:t></w:r></w:p></w:body>'
-               '</w:document>'),
-    })
+    return _ooxml("word/document.xml",
+                  "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml",
+                  '<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>'
+                  f'<w:p><w:r><w:t>{text}</w:t></w:r></w:p></w:body></w:document>')
 
 
 def real_xlsx() -> bytes:
-    part = "xl/workbook.xml"
-    return _zip({
-        "[Content_Types].xml": _CT.format(part=part, type="application/vnd.openxmlformats-officedocument."
-                                                          "spreadsheetml.sheet.main+xml"),
-        "_rels/.rels": _RELS.format(part=part),
-        part: ('<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/'
-               'spreadsheetml/2006/main"><sheets><sheet name="Sheet1" sheetId="1"/></sheets></workbook>'),
-    })
+    return _ooxml("xl/workbook.xml", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
+                  '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheets>'
+                  '<sheet name="Sheet1" sheetId="1"/></sheets></workbook>')
 
 
 ELF = b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 8 + b"\x02\x00\x3e\x00\x01\x00\x00\x00" + b"\x00" * 40
