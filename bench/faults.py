@@ -3,11 +3,11 @@ mixed traffic runs; then the client-side ledger is checked against the database.
 
     python bench/faults.py [--duration 90] [--output bench/results/faults.json] [--only kills|postgres]
 
-Two scenarios, each on a production-like stack of its own (bench/load.py: uvicorn with 3 workers, the
+Two scenarios, each on a production-like stack of its own (bench/load.py: `kefu serve` with 3 workers, the
 Redis channel layer, `kefu worker`, `kefu scheduler`, KEFU_PRODUCTION=1):
 
-kills (the machine's PostgreSQL, a database created for the run): during the load, one uvicorn worker is
-killed (uvicorn's supervisor starts another), then the task worker (restarted here, as systemd would), then
+kills (the machine's PostgreSQL, a database created for the run): during the load, one web worker is
+killed (`kefu serve`'s supervisor starts another), then the task worker (restarted here, as systemd would), then
 the scheduler (likewise), then another web worker. A batch of background tasks is queued just before the
 worker is killed, so that it dies with work in hand. Requests that the kill cut are counted apart ("cut":
 no answer, so not acknowledged); they may or may not have been written, but never twice or by halves.
@@ -125,8 +125,8 @@ def queue_tasks(env: dict[str, str], count: int) -> None:
 
 
 def kill_process(stack: load.Stack, kind: str) -> dict[str, Any]:
-    """SIGKILL one process of `kind` ("web": a uvicorn worker, "worker", "scheduler"); a web worker is
-    brought back by uvicorn's supervisor, the others are started again here. Returns what happened."""
+    """SIGKILL one process of `kind` ("web": a `kefu serve` worker, "worker", "scheduler"); a web worker
+    is brought back by its supervisor, the others are started again here. Returns what happened."""
     started = time.monotonic()
     if kind == "web":
         pid = random.choice(stack.web_worker_pids())

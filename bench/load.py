@@ -3,7 +3,7 @@
     python bench/load.py [--duration 120] [--output bench/results/load.json]
         [--pg postgres://postgres@127.0.0.1:5432] [--database kefu_load] [--tickets 2000]
 
-The stack is docs/operations.md's production setup, all on 127.0.0.1: uvicorn kefu.asgi:application with
+The stack is docs/operations.md's production setup, all on 127.0.0.1: `kefu serve` (uvicorn) with
 3 worker processes, PostgreSQL, the Redis channel layer (KEFU_CHANNEL_LAYER=redis), one `kefu worker`
 and one `kefu scheduler`, with KEFU_PRODUCTION=1 (as bench/run.py and bench/peers/adapter_kefu.py run it;
 no HTTPS redirect, outgoing mail to Django's file backend so that every delivery can be counted). The
@@ -198,7 +198,7 @@ def _stop(proc: subprocess.Popen[bytes] | None, *, seconds: float = 20) -> None:
 
 
 class Stack:
-    """The production processes: uvicorn (a supervisor and its workers), `kefu worker`, `kefu scheduler`."""
+    """The production processes: `kefu serve` (a supervisor and its workers), `kefu worker`, `kefu scheduler`."""
 
     def __init__(self, env: dict[str, str], port: int, log_dir: Path, *, web_workers: int = WEB_WORKERS) -> None:
         self.env, self.port, self.log_dir, self.web_workers = env, port, log_dir, web_workers
@@ -221,8 +221,8 @@ class Stack:
         # --proxy-headers from 127.0.0.1: each anonymous client says who it is in X-Forwarded-For, as a
         # reverse proxy would, so that the per-address limits count visitors, not the load generator.
         self.web = self._spawn("web", [
-            "-m", "uvicorn", "kefu.asgi:application", "--host", "127.0.0.1", "--port", str(self.port),
-            "--workers", str(self.web_workers), "--timeout-keep-alive", "30", "--no-access-log",
+            "-m", "kefu", "serve", "--host", "127.0.0.1", "--port", str(self.port),
+            "--workers", str(self.web_workers), "--timeout-keep-alive", "30",
             "--log-level", "warning", "--proxy-headers", "--forwarded-allow-ips", "127.0.0.1"])
         wait_for_port(self.port, seconds=90, process=self.web, log=self.log_dir / "web.log")
         self.wait_for_web_workers(90)
@@ -234,7 +234,7 @@ class Stack:
         self.scheduler = self._spawn("scheduler", ["-m", "kefu", "scheduler"])
 
     def web_worker_pids(self) -> list[int]:
-        """uvicorn's worker processes (spawned children), not its multiprocessing resource tracker."""
+        """The web server's worker processes (spawned children), not its multiprocessing resource tracker."""
         if self.web is None:
             return []
         return sorted(pid for pid, cmd in _children(self.web.pid) if "spawn_main" in cmd)
@@ -247,7 +247,7 @@ class Stack:
             if len(pids) == self.web_workers and not_pid not in pids:
                 return time.monotonic() - started
             time.sleep(0.1)
-        raise RuntimeError(f"uvicorn did not bring back {self.web_workers} workers within {seconds} s")
+        raise RuntimeError(f"kefu serve did not bring back {self.web_workers} workers within {seconds} s")
 
     def processes(self) -> dict[str, int]:
         """Role → pid of every server process, for the memory samples."""

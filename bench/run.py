@@ -3,12 +3,13 @@
     python bench/run.py --data-dir bench/work/sqlite-100k
     python bench/run.py --database-url postgres://postgres@127.0.0.1:5432/kefu_bench --data-dir bench/work/pg-100k
 
-Starts uvicorn (kefu.asgi:application, --workers 2) on 127.0.0.1, signs in as bench-agent through the
-real login form, then measures, after a warm-up and with a bounded number of sequential requests:
-the agent ticket list (first page), ticket detail pages (random tickets), the list searched for Chinese
-and English words present in the data; then API ticket creation (POST /api/v1/tickets, bearer token)
-with 8 concurrent clients for a bounded time; and the RSS of the server and its workers. The HTTP
-client is the standard library only. Writes bench/results/<db>-<N>.json and prints a Markdown table.
+Starts the production server (`kefu serve --workers 2`; `--server uvicorn` for uvicorn's own) on
+127.0.0.1, signs in as bench-agent through the real login form, then measures, after a warm-up and with a
+bounded number of sequential requests: the agent ticket list (first page), ticket detail pages (random
+tickets), the list searched for Chinese and English words present in the data; then API ticket creation
+(POST /api/v1/tickets, bearer token) with 8 concurrent clients for a bounded time; and the RSS of the
+server and its workers. The HTTP client is the standard library only. Writes bench/results/<db>-<N>.json
+and prints a Markdown table.
 """
 
 from __future__ import annotations
@@ -192,6 +193,9 @@ def with_worker_cpu(proc: subprocess.Popen[bytes], phase: Callable[[], dict[str,
 
 
 def server_command(server: str, port: int, workers: int) -> list[str]:
+    if server == "kefu":
+        return [sys.executable, "-m", "kefu", "serve", "--host", "127.0.0.1", "--port", str(port),
+                "--workers", str(workers), "--log-level", "warning", "--lifespan", "off"]
     if server == "gunicorn":
         return [sys.executable, "-m", "gunicorn", "kefu.wsgi:application", "--bind", f"127.0.0.1:{port}",
                 "--workers", str(workers), "--worker-class", "gthread", "--threads", "1", "--log-level", "warning"]
@@ -358,8 +362,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", default=str(ROOT / "bench" / "work" / "sqlite"))
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--server", choices=["uvicorn", "gunicorn"], default="uvicorn",
-                        help="uvicorn (ASGI, kefu up's server) or gunicorn (WSGI, gthread, 1 thread per worker)")
+    parser.add_argument("--server", choices=["kefu", "uvicorn", "gunicorn"], default="kefu",
+                        help="kefu (`kefu serve`: uvicorn workers with a socket each, the production server), "
+                             "uvicorn (--workers N, one shared socket) or gunicorn (WSGI, gthread, 1 thread a worker)")
     parser.add_argument("--requests", type=int, default=200, help="measured requests per operation")
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--duration", type=float, default=20.0, help="seconds of API create load")

@@ -4,7 +4,7 @@ Standard library only: the harness imports this file with the system python3. Ev
 runs in subprocesses with kefu's own interpreter: the project's .venv (found from this file's location,
 bench/peers/ -> project root), or KEFU_BENCH_PYTHON.
 
-The server is kefu's production setup, uvicorn over kefu.asgi with --workers N, with KEFU_PRODUCTION=1
+The server is kefu's production setup, `kefu serve --workers N` (uvicorn workers), with KEFU_PRODUCTION=1
 (DEBUG off, hashed static files from collectstatic, secure-flagged cookies) except the HTTPS redirect
 (KEFU_SSL_REDIRECT=0): the harness speaks plain HTTP on 127.0.0.1. See README.md beside this file.
 
@@ -174,8 +174,8 @@ class Kefu:
         # uvicorn has no per-request timeout (gunicorn's --timeout): `timeout` is not used. Keep-alive is
         # raised from uvicorn's 5 s so an idle kept-alive connection is not closed under a POST.
         self.port = port
-        argv = [PYTHON, "-m", "uvicorn", "kefu.asgi:application", "--host", host, "--port", str(port),
-                "--workers", str(workers), "--timeout-keep-alive", "30", "--no-access-log",
+        argv = [PYTHON, "-m", "kefu", "serve", "--host", host, "--port", str(port),
+                "--workers", str(workers), "--timeout-keep-alive", "30",
                 "--log-level", "warning", "--proxy-headers", "--forwarded-allow-ips", "127.0.0.1"]
         return argv, self.env(db), str(ROOT)
 
