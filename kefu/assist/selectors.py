@@ -28,7 +28,8 @@ from kefu.tickets.selectors import visible_tickets
 from kefu.tickets.states import Status
 
 MAX_QUERY_TOKENS = 16
-CANDIDATES = 200
+CANDIDATES = 200  # finished tickets scored by shared words
+MATCH_WINDOW = 2000  # newest text matches looked at for them
 _DONE = [Status.RESOLVED, Status.CLOSED]
 
 
@@ -51,17 +52,22 @@ def _distinctive_tokens(ticket: Ticket) -> list[str]:
 
 
 def _candidate_ids(words: list[str]) -> list[int]:
-    """Tickets sharing any of the words, best text match first (the database's full-text index)."""
+    """The newest MATCH_WINDOW tickets sharing any of the words (the full-text index).
+
+    Newest first, not best match first: ranking every match cost 0.4–0.6 s a ticket page at 100k tickets,
+    because a ticket's common words match most of the others, and it grows with the table. Asked on its own
+    (not joined to the tickets' status), PostgreSQL plans the window well for rare and common words alike
+    (see tickets.selectors._text_condition). The share of shared words does the ranking, on the finished
+    tickets among these; recent resolutions are also the likelier to still apply."""
     if connection.vendor == "postgresql":
         sql = ("SELECT ticket_id FROM tickets_ticketsearchdocument WHERE tsv @@ to_tsquery('simple', %s) "
-               "ORDER BY ts_rank(tsv, to_tsquery('simple', %s)) DESC LIMIT %s")
+               "ORDER BY ticket_id DESC LIMIT %s")
         query = " | ".join(f"'{w}'" for w in words)
-        params: list[Any] = [query, query, CANDIDATES]
     else:
-        sql = "SELECT rowid FROM tickets_ticket_fts WHERE tickets_ticket_fts MATCH %s ORDER BY rank LIMIT %s"
-        params = [" OR ".join(f'"{w}"' for w in words), CANDIDATES]
+        sql = "SELECT rowid FROM tickets_ticket_fts WHERE tickets_ticket_fts MATCH %s ORDER BY rowid DESC LIMIT %s"
+        query = " OR ".join(f'"{w}"' for w in words)
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, [query, MATCH_WINDOW])
         return [row[0] for row in cursor.fetchall()]
 
 
@@ -70,7 +76,8 @@ def similar_cases(actor: Any, ticket: Ticket, *, limit: int = 5) -> list[Similar
     if not words:
         return []
     ids = [pk for pk in _candidate_ids(words) if pk != ticket.pk]
-    done = list(visible_tickets(actor).filter(pk__in=ids, status__in=_DONE).select_related("chosen_solution"))
+    done = list(visible_tickets(actor).filter(pk__in=ids, status__in=_DONE).select_related("chosen_solution")
+                .order_by("-pk")[:CANDIDATES])
     if not done:
         return []
     documents = dict(TicketSearchDocument.objects.filter(ticket_id__in=[t.pk for t in done])
@@ -85,11 +92,15 @@ def similar_cases(actor: Any, ticket: Ticket, *, limit: int = 5) -> list[Similar
 
 
 def _resolution_summaries(ticket_ids: list[int]) -> dict[int, str]:
+    """Each ticket's latest resolution summary. Read by ticket only and picked out here: asked for by event
+    type too, SQLite walked the type index through every status change of every ticket (0.2 s at 100k)."""
     summaries: dict[int, str] = {}
-    events = (TicketEvent.objects.filter(ticket_id__in=ticket_ids, type="status_changed", payload__action="resolve")
-              .order_by("ticket_id", "-at"))
+    events = (TicketEvent.objects.filter(ticket_id__in=ticket_ids).order_by("ticket_id", "-at")
+              .only("ticket_id", "type", "payload"))
     for ticket_id, group in itertools.groupby(events, key=lambda e: e.ticket_id):
-        summaries[ticket_id] = next((e.payload.get("summary", "") for e in group if e.payload.get("summary")), "")
+        summaries[ticket_id] = next((e.payload.get("summary", "") for e in group
+                                     if e.type == "status_changed" and e.payload.get("action") == "resolve"
+                                     and e.payload.get("summary")), "")
     return summaries
 
 

@@ -83,6 +83,22 @@ def test_similar_resolved_tickets_come_with_their_resolution_and_respect_team_ac
     assert {c.ticket for c in selectors.similar_cases(factories.staff(Role.SUPERVISOR), new)} == {shown, hidden}
 
 
+def test_similar_cases_look_past_newer_open_tickets_within_the_newest_matches(monkeypatch):
+    agent = factories.staff(Role.AGENT)
+    customer = factories.customer()
+    solved = factories.ticket(customer, subject="Router keeps rebooting", description="The router reboots hourly")
+    services.accept_ticket(solved, actor=agent)
+    _resolve(solved, agent, "Replaced the power adapter")
+    for n in range(4):  # newer, still open, same words
+        factories.ticket(customer, subject=f"Router keeps rebooting {n}", description="The router reboots")
+    new = factories.ticket(customer, subject="My router reboots", description="Router rebooting again")
+    cases = selectors.similar_cases(agent, new)
+    assert [(c.ticket, c.resolution) for c in cases] == [(solved, "Replaced the power adapter")]
+    # Only the newest MATCH_WINDOW text matches are looked at, so the cost stays bounded on a large desk.
+    monkeypatch.setattr(selectors, "MATCH_WINDOW", 4)
+    assert selectors.similar_cases(agent, new) == []
+
+
 def test_suggested_articles_include_internal_ones_only_for_staff():
     factories.article("earbuds-pairing", texts={"en": ("Earbuds do not pair", "Hold the button 10 seconds.")})
     factories.article("earbuds-replacement-policy", visibility="internal",
