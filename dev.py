@@ -140,6 +140,28 @@ def audit_dependencies(report: Path) -> bool:
     return ok
 
 
+def compare_with_peer(report: Path) -> bool:
+    """The side-by-side run with django-helpdesk (the harness in ../shared/peers/django-helpdesk, or
+    KEFU_PEER_HARNESS): both products, SQLite and PostgreSQL, the workload's sizes; ~45 minutes."""
+    harness = Path(os.environ.get("KEFU_PEER_HARNESS", ROOT.parent / "shared" / "peers" / "django-helpdesk"))
+    out = report.parent / f"{report.stem}-peers"
+    if not (harness / "bench.py").exists():
+        line = f"peer comparison: not run, no harness at {harness} (set KEFU_PEER_HARNESS)"
+        ok = False
+    else:
+        done = subprocess.run(["python3", "bench.py", "run", "--db", "sqlite", "--db", "postgres",
+                               "--workdir", str(out / "work"), "--out", str(out),
+                               "--adapter", "adapter_django_helpdesk.py",
+                               "--adapter", str(ROOT / "bench" / "peers" / "adapter_kefu.py")],
+                              cwd=harness, check=False)
+        ok = done.returncode == 0
+        line = f"peer comparison: {out / 'results.md'}" if ok else f"peer comparison: failed ({done.returncode})"
+    say(line)
+    with report.open("a", encoding="utf-8") as out_file:
+        out_file.write(line + "\n")
+    return ok
+
+
 def cmd_proof() -> int:
     ensure_venv("dev")
     report = ROOT / "var" / "proof" / f"report-{datetime.datetime.now(datetime.UTC).date().isoformat()}.txt"
@@ -162,6 +184,8 @@ def cmd_proof() -> int:
         say(" ".join(script[:3]))
         if subprocess.run([str(PY), *script], cwd=ROOT, env=env, check=False).returncode:
             failed.append(script[0])
+    if not compare_with_peer(report):
+        failed.append("peer comparison")
     if not audit_dependencies(report):
         failed.append("pip-audit")
     say(f"report: {report}")
