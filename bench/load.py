@@ -60,7 +60,7 @@ if str(ROOT) not in sys.path:
 
 from bench.generate import AGENT_PASSWORD, AGENT_USERNAME  # noqa: E402
 from bench.run import rss_kib  # noqa: E402
-from kefu.testing.net import free_port, wait_for_port  # noqa: E402
+from kefu.testing.net import free_port, wait_for_port, web_workers  # noqa: E402
 from kefu.testing.proof import figure  # noqa: E402
 
 PG_SERVER = "postgres://postgres@127.0.0.1:5432"
@@ -168,22 +168,6 @@ def admin_token(env: dict[str, str]) -> tuple[str, int]:
 # ------------------------------------------------------------------------------------------ processes
 
 
-def _children(pid: int) -> list[tuple[int, str]]:
-    """(pid, command line) of each child of `pid`."""
-    out = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-            out.append((int(entry.name), cmdline))
-    return out
-
-
 def _stop(proc: subprocess.Popen[bytes] | None, *, seconds: float = 20) -> None:
     if proc is None or proc.poll() is not None:
         return
@@ -237,7 +221,7 @@ class Stack:
         """The web server's worker processes (spawned children), not its multiprocessing resource tracker."""
         if self.web is None:
             return []
-        return sorted(pid for pid, cmd in _children(self.web.pid) if "spawn_main" in cmd)
+        return web_workers(self.web.pid)
 
     def wait_for_web_workers(self, seconds: float, *, not_pid: int | None = None) -> float:
         """Until all web workers run (and `not_pid`, a killed one, is gone); returns the seconds waited."""

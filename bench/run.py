@@ -39,6 +39,7 @@ if str(ROOT) not in sys.path:
 
 from bench.generate import AGENT_PASSWORD, AGENT_USERNAME, configure  # noqa: E402
 from bench.text import SEARCH_WORDS  # noqa: E402
+from kefu.testing.net import child_processes  # noqa: E402
 
 BUDGETS_MS = {"list": 50.0, "detail": 50.0, "search": 200.0}  # p95, at 1M tickets
 API_BUDGET_PER_S = 300.0
@@ -139,21 +140,6 @@ def api_create_payload(i: int, rng: random.Random, customers: int) -> dict[str, 
 # ------------------------------------------------------------------------------------------ processes
 
 
-def _children(pid: int) -> list[int]:
-    out = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        if ppid == pid:
-            out.append(int(entry.name))
-    return out
-
-
 def rss_kib(pid: int) -> int | None:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -166,7 +152,7 @@ def rss_kib(pid: int) -> int | None:
 
 def process_rss(pid: int) -> dict[str, Any]:
     procs = {pid: rss_kib(pid)}
-    for child in _children(pid):
+    for child, _ in child_processes(pid):
         procs[child] = rss_kib(child)
     mib = {str(p): round(v / 1024, 1) for p, v in procs.items() if v is not None}
     return {"per_process_mib": mib, "total_mib": round(sum(mib.values()), 1),
@@ -185,7 +171,7 @@ def with_worker_cpu(proc: subprocess.Popen[bytes], phase: Callable[[], dict[str,
     """Run a load phase and add the CPU seconds each server process spent in it. A worker serves one request
     at a time, and a client's keep-alive connection stays with the worker that accepted it: a lopsided
     split of the connections shows here as one worker busy and the other idle."""
-    pids = [proc.pid, *_children(proc.pid)]
+    pids = [proc.pid, *(child for child, _ in child_processes(proc.pid))]
     before = {pid: cpu_seconds(pid) for pid in pids}
     out = phase()
     out["server_cpu_s"] = {str(pid): round(cpu_seconds(pid) - before[pid], 2) for pid in pids}

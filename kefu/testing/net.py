@@ -85,6 +85,28 @@ def running_server(env: dict[str, str], log: Path) -> Iterator[str]:
         process.wait(timeout=10)
 
 
+def child_processes(pid: int) -> list[tuple[int, str]]:
+    """(pid, command line) of each child of `pid`, read from Linux's /proc."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            out.append((int(entry.name), cmdline))
+    return out
+
+
+def web_workers(pid: int) -> list[int]:
+    """The worker processes of a `kefu serve` or `uvicorn --workers` supervisor (spawned children), not its
+    multiprocessing resource tracker."""
+    return sorted(child for child, cmdline in child_processes(pid) if "spawn_main" in cmdline)
+
+
 def redis_answers(port: int = 6379) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=1):

@@ -16,22 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from kefu.testing.net import ROOT, embedded_env, free_port, wait_for_port
+from kefu.testing.net import ROOT, embedded_env, free_port, wait_for_port, web_workers
 
 pytestmark = pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads connections from Linux's /proc")
-
-
-def _children(pid: int) -> set[int]:
-    found = set()
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.add(int(entry))
-    return found
 
 
 def _alive(pid: int) -> bool:
@@ -43,8 +30,7 @@ def _alive(pid: int) -> bool:
 
 
 def _workers(supervisor: subprocess.Popen[bytes]) -> set[int]:
-    """The supervisor's worker processes (multiprocessing's resource tracker holds no socket, so it's left out)."""
-    return {pid for pid in _children(supervisor.pid) if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()}
+    return set(web_workers(supervisor.pid))
 
 
 def _owners(server_port: int, client_ports: set[int]) -> Counter[int]:
