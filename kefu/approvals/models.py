@@ -5,6 +5,7 @@ rejected by someone with more authority."""
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -31,6 +32,12 @@ class DecisionKind(models.Model):
 
     def __str__(self) -> str:
         return self.label()
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        super().save(*args, **kwargs)
+        from kefu.approvals.selectors import active_kinds_cache
+
+        active_kinds_cache.forget()  # this process at once, the others within seconds (kefu.core.shortcache)
 
     def label(self, language: str | None = None) -> str:
         return self.name_zh if (language or get_language() or "zh-hans").startswith("zh") else self.name_en

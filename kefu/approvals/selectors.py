@@ -18,6 +18,7 @@ from kefu.approvals.models import AuthorityLimit, Decision, DecisionKind, LimitR
 from kefu.approvals.services import Authority, authority_of, can_approve
 from kefu.core.clock import now
 from kefu.core.errors import DomainError, NotFound
+from kefu.core.shortcache import short_lived
 from kefu.tickets.models import Ticket
 from kefu.tickets.selectors import visible_tickets
 
@@ -49,8 +50,13 @@ def kind_by_key(key: str) -> DecisionKind:
     return kind
 
 
+# Read on every ticket page (the agent's own limits) and edited rarely: each process keeps the kinds for a
+# few seconds (kefu.core.shortcache); a save in this process forgets them.
+active_kinds_cache = short_lived(lambda: list(DecisionKind.objects.filter(active=True)))
+
+
 def active_kinds() -> list[DecisionKind]:
-    return list(DecisionKind.objects.filter(active=True))
+    return active_kinds_cache.get()
 
 
 def my_authority(actor: User) -> list[Authority]:

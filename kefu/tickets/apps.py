@@ -1,4 +1,7 @@
+from typing import Any
+
 from django.apps import AppConfig
+from django.db.models.signals import post_save
 from django.utils.translation import gettext_lazy as _
 
 
@@ -6,3 +9,30 @@ class TicketsConfig(AppConfig):
     name = "kefu.tickets"
     label = "tickets"
     verbose_name = _("Tickets")
+
+    def ready(self) -> None:
+        from kefu.accounts.models import Department, User
+        from kefu.tickets.models import Category
+
+        # The pickers' short-lived lists (kefu.tickets.selectors): this process sees an edit at once.
+        post_save.connect(_forget_agents, sender=User, dispatch_uid="tickets.agent_choices")
+        post_save.connect(_forget_teams, sender=Department, dispatch_uid="tickets.team_choices")
+        post_save.connect(_forget_categories, sender=Category, dispatch_uid="tickets.category_choices")
+
+
+def _forget_agents(**_kwargs: Any) -> None:
+    from kefu.tickets.selectors import agent_choices
+
+    agent_choices.forget()
+
+
+def _forget_teams(**_kwargs: Any) -> None:
+    from kefu.tickets.selectors import team_choices
+
+    team_choices.forget()
+
+
+def _forget_categories(**_kwargs: Any) -> None:
+    from kefu.tickets.selectors import category_choices
+
+    category_choices.forget()

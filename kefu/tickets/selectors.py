@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from kefu.accounts.models import Department, Role, User
 from kefu.core import textsearch
 from kefu.core.errors import DomainError, NotFound
+from kefu.core.shortcache import short_lived
 from kefu.tickets.models import Attachment, Category, Message, Ticket, TicketEvent
 
 
@@ -129,6 +130,14 @@ def assignable_agents() -> QuerySet[User]:
 
 def support_teams() -> QuerySet[Department]:
     return Department.objects.filter(active=True, kind=Department.Kind.SUPPORT)
+
+
+# The ticket pages' pickers read these on every page, and they change rarely: each process keeps them for a
+# few seconds (kefu.core.shortcache; a save in this process forgets them, see kefu.tickets.apps). What is
+# picked is checked against the database when the form comes back.
+agent_choices = short_lived(lambda: list(assignable_agents()))
+team_choices = short_lived(lambda: list(support_teams()))
+category_choices = short_lived(lambda: list(active_categories()))
 
 
 # ---------------------------------------------------------------------------------------------- the list

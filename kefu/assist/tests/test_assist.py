@@ -28,6 +28,14 @@ def _page(user, ticket) -> str:  # type: ignore[no-untyped-def]
     return client.get(f"/console/tickets/{ticket.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
 
 
+def _suggestions(user, ticket, *, htmx: bool = True) -> str:  # type: ignore[no-untyped-def]
+    """What the ticket page's panel loads after the page (htmx), or the page of its own without JavaScript."""
+    client = Client()
+    client.force_login(user)
+    headers = {"Accept-Language": "en", **({"HX-Request": "true"} if htmx else {})}
+    return client.get(f"/console/tickets/{ticket.pk}/assist/", headers=headers).content.decode()
+
+
 def test_a_threat_to_go_to_the_regulator_raises_priority_and_alerts_the_supervisor():
     team = factories.department("After-sales")
     supervisor = factories.staff(Role.SUPERVISOR, teams=(team,))
@@ -78,7 +86,17 @@ def test_similar_resolved_tickets_come_with_their_resolution_and_respect_team_ac
     assert [c.ticket for c in cases] == [shown]
     assert cases[0].resolution == "Reset the earbuds by holding the button for 10 seconds"
     page = _page(agent, new)
-    assert "Reset the earbuds by holding the button" in page and "Secret fix from team B" not in page
+    assert f'hx-get="/console/tickets/{new.pk}/assist/"' in page and "Reset the earbuds" not in page
+    fragment = _suggestions(agent, new)
+    assert "Reset the earbuds by holding the button" in fragment and "Secret fix from team B" not in fragment
+    assert "<html" not in fragment  # a fragment for the panel
+    # Without JavaScript the panel's link opens the suggestions as a page of their own.
+    own_page = _suggestions(agent, new, htmx=False)
+    assert "<html" in own_page and "Back to the ticket" in own_page and "Reset the earbuds" in own_page
+    # Another team's agent may not open this ticket, so neither its suggestions.
+    client = Client()
+    client.force_login(colleague)
+    assert client.get(f"/console/tickets/{new.pk}/assist/").status_code == 404
     # A supervisor sees every team's tickets, so both cases.
     assert {c.ticket for c in selectors.similar_cases(factories.staff(Role.SUPERVISOR), new)} == {shown, hidden}
 

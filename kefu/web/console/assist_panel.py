@@ -1,4 +1,5 @@
-"""The agent-assist panel beside a ticket: the machine's triage in words, similar cases, articles, templates."""
+"""The agent-assist panel beside a ticket: the machine's triage in words (with the page), then similar cases,
+articles and templates (loaded after it)."""
 
 from __future__ import annotations
 
@@ -30,9 +31,10 @@ def triage_rows(ticket: Ticket) -> list[dict[str, Any]]:
     return rows
 
 
-def assist_context(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
+def suggestions_context(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
+    """What the panel loads after the page: these searches cost more than the rest of the page together."""
     tracking = request.build_absolute_uri(f"/t/{ticket.tracking_token}/")
-    return {"triage_rows": triage_rows(ticket),
+    return {"ticket": ticket,
             "similar_cases": selectors.similar_cases(request.user, ticket),
             "suggested_articles": selectors.suggested_articles(request.user, ticket),
             "suggested_templates": selectors.suggested_templates(request.user, ticket, tracking_url=tracking)}

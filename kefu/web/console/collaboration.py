@@ -136,12 +136,14 @@ def _participant_choices() -> list[User]:
 def ticket_panel(request: Any, ticket: Any) -> dict[str, Any]:
     """Context for this area's card on the ticket page (templates/web/console/collaboration/_ticket_panel.html)."""
     moment = now()
+    can_act = services.is_owner_side(ticket, request.user)
     return {
         "collab_requests": selectors.requests_of_ticket(ticket),
         "collab_meetings": selectors.meetings_of_ticket(ticket),
-        "collab_can_act": services.is_owner_side(ticket, request.user),
-        "collab_departments": selectors.raise_targets(),
-        "collab_participants": _participant_choices(),
+        "collab_can_act": can_act,
+        # The forms' choices only for those who get the forms: the people list grows with the organisation.
+        "collab_departments": selectors.raise_targets() if can_act else [],
+        "collab_participants": _participant_choices() if can_act else [],
         "collab_default_due": _local_input(moment + dt.timedelta(days=1)),
         "collab_now": _local_input(moment),
         "collab_plan_rows": range(PLAN_ROWS),

@@ -21,6 +21,7 @@ urlpatterns: list[URLPattern] = [
     path("console/tickets/", views.ticket_list, name="console_tickets"),
     path("console/tickets/bulk/", views.bulk_action, name="console_bulk"),
     path("console/tickets/<int:ticket_id>/", views.ticket_detail, name="console_ticket"),
+    path("console/tickets/<int:ticket_id>/assist/", views.ticket_assist, name="console_ticket_assist"),
     path("console/tickets/<int:ticket_id>/reply/", views.reply, name="console_reply"),
     path("console/tickets/<int:ticket_id>/note/", views.note, name="console_note"),
     path("console/tickets/<int:ticket_id>/progress/", views.progress_update, name="console_progress"),

@@ -41,7 +41,7 @@ from kefu.tickets.fivew1h import missing as missing_facts
 from kefu.tickets.models import Complexity, Priority, Ticket
 from kefu.tickets.states import CUSTOMER_ACTIONS, Action, Status, allowed_actions
 from kefu.web.console import forms
-from kefu.web.console.assist_panel import assist_context
+from kefu.web.console.assist_panel import suggestions_context, triage_rows
 from kefu.web.console.timeline import describe, identity_method_label
 
 ACTION_LABELS = {
@@ -104,7 +104,7 @@ def _ticket_or_404(request: StaffRequest, ticket_id: int, *, for_update: bool = 
 @require_GET
 @staff_required
 def ticket_list(request: StaffRequest) -> HttpResponse:
-    teams = list(selectors.support_teams())
+    teams = selectors.team_choices.get()
     form = forms.TicketFilterForm(request.GET, teams=teams)
     page = None
     if form.is_valid():
@@ -129,7 +129,7 @@ def ticket_list(request: StaffRequest) -> HttpResponse:
         "first_url": "?" + query.urlencode(),
         "is_paged": bool(request.GET.get("cursor")),
         "teams": teams,
-        "agents": list(selectors.assignable_agents()),
+        "agents": selectors.agent_choices.get(),
         "categories": list(selectors.active_categories()),
         "selected": {name: request.GET.getlist(name) for name in
                      ("status", "priority", "category", "channel", "team", "tier")},
@@ -191,10 +191,11 @@ def ticket_detail(request: StaffRequest, ticket_id: int) -> HttpResponse:
     rounds.reverse()  # the latest proposal first
     actions = [a for a in allowed_actions(Status(ticket.status)) if a in ACTION_LABELS]
     missing = missing_facts(ticket.five_w_one_h)
+    tags = list(ticket.tags.all())
     update_form = forms.TicketUpdateForm(initial={
         "subject": ticket.subject, "category": ticket.category_id, "priority": ticket.priority,
         "complexity": ticket.complexity, "team": ticket.team_id,
-        "tags": ", ".join(t.name for t in ticket.tags.all()), **ticket.five_w_one_h,
+        "tags": ", ".join(t.name for t in tags), **ticket.five_w_one_h,
     })
     thread = list(selectors.visible_messages(request.user, ticket))
     held = inbox_selectors.held_for_ticket(ticket.pk)
@@ -202,9 +203,10 @@ def ticket_detail(request: StaffRequest, ticket_id: int) -> HttpResponse:
     for message in thread:
         message.email_auth = email_auth.get(message.pk)  # type: ignore[attr-defined]
     return render(request, "web/console/ticket_detail.html", {
-        **assist_context(request, ticket),
+        "triage_rows": triage_rows(ticket),
         **_later_stage_panels(request, ticket),
         "ticket": ticket,
+        "tags": tags,
         "customer": customer,
         "thread": thread,
         "held": held,
@@ -212,8 +214,8 @@ def ticket_detail(request: StaffRequest, ticket_id: int) -> HttpResponse:
         "rounds": rounds,
         "actions": [(a.value, ACTION_LABELS[a]) for a in actions],
         "resolve_needs_verification": Action.RESOLVE in actions and not ticket.fix_verified,
-        "agents": list(selectors.assignable_agents()),
-        "teams": list(selectors.support_teams()),
+        "agents": selectors.agent_choices.get(),
+        "teams": selectors.team_choices.get(),
         "update_form": update_form,
         "completeness_percent": round(ticket.five_w_one_h_completeness * 100),
         "missing_facts": [getattr(Ticket._meta.get_field(name), "verbose_name", name) for name in missing],
@@ -227,6 +229,18 @@ def ticket_detail(request: StaffRequest, ticket_id: int) -> HttpResponse:
         "update_due": next((c for c in clocks if c.kind == "update" and c.is_open), None),
         "sla": sla_selectors.policy_of(ticket),
     })
+
+
+@require_GET
+@staff_required
+def ticket_assist(request: StaffRequest, ticket_id: int) -> HttpResponse:
+    """The assist panel's suggestions, fetched by the ticket page once it is shown (or opened as a page of
+    their own without JavaScript)."""
+    ticket = _ticket_or_404(request, ticket_id)
+    context = suggestions_context(request, ticket)
+    if request.headers.get("HX-Request"):
+        return render(request, "web/console/_assist_suggestions.html", context)
+    return render(request, "web/console/ticket_assist.html", context)
 
 
 def _later_stage_panels(request: StaffRequest, ticket: Ticket) -> dict[str, Any]:

@@ -31,8 +31,11 @@ def test_a_supervisors_new_template_is_suggested_on_a_matching_ticket_with_its_v
     agent_client, agent = _client(Role.AGENT)
     ticket = factories.worked_ticket(agent, customer_=factories.customer("Li Lei", language="en"),
                                      subject="Where is my refund?", language="en")
+    # The ticket page loads its suggestions after itself, as htmx asks for them.
     page = agent_client.get(f"/console/tickets/{ticket.pk}/").content.decode()
-    assert f"Dear Li Lei, your refund for ticket {ticket.number} is on its way." in page
+    assert f'hx-get="/console/tickets/{ticket.pk}/assist/"' in page
+    suggestions = agent_client.get(f"/console/tickets/{ticket.pk}/assist/", HTTP_HX_REQUEST="true").content.decode()
+    assert f"Dear Li Lei, your refund for ticket {ticket.number} is on its way." in suggestions
 
 
 def test_an_unknown_variable_is_refused_with_the_known_ones_listed_and_the_text_kept():

@@ -107,6 +107,7 @@ WEB_GROUPS = {
     "web:console_tickets": "staff",
     "web:console_bulk": "staff_write",
     "web:console_ticket": "staff_ticket",
+    "web:console_ticket_assist": "staff_ticket",
     "web:console_reply": "staff_ticket_write",
     "web:console_note": "staff_ticket_write",
     "web:console_progress": "staff_ticket_write",
