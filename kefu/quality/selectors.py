@@ -160,7 +160,8 @@ def get_rework_task_for(actor: User, task_id: int) -> ReworkTask:
 
 
 def open_rework_for_ticket(actor: User, ticket: Ticket) -> list[ReworkTask]:
-    return list(rework_tasks(actor).filter(ticket=ticket))
+    """The rework tasks on a ticket the actor sees, for its page: the tasks' own fields only (no joins)."""
+    return list(rework_tasks(actor).filter(ticket=ticket).select_related(None))
 
 
 # ---------------------------------------------------------------------------------------------- pass rates

@@ -112,12 +112,12 @@ def timeline(actor: User | Any, ticket: Ticket) -> list[TicketEvent]:
 
 
 def customer_history(actor: User | Any, ticket: Ticket, limit: int = 10) -> list[Ticket]:
-    """The customer's other tickets, as far as this actor may see them."""
+    """The customer's other tickets, as far as this actor may see them: what a line of the list shows."""
     return list(
         visible_tickets(actor)
         .filter(customer_id=ticket.customer_id)
         .exclude(pk=ticket.pk)
-        .select_related("category")
+        .only("id", "subject", "status", "created_at")
         .order_by("-id")[:limit]
     )
 
