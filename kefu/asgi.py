@@ -1,4 +1,5 @@
 import asyncio
+import logging
 import os
 import socket
 import sys
@@ -52,9 +53,38 @@ def _websocket_application() -> Any:
 _websocket = _websocket_application()
 
 
+async def _websocket_or_unavailable(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """A handshake that fails because the database cannot be reached (restarting, failing over) is answered
+    503 with Retry-After, as a page would be (kefu.web.errors), instead of a 500 and a traceback; the chat's
+    script reconnects by itself. Where the server cannot answer a handshake with HTTP, close code 1013
+    ("try again later"). Once the socket is open, the failure closes it as any other error does."""
+    from kefu.web.errors import RETRY_AFTER_SECONDS, database_unavailable
+
+    accepted = False
+
+    async def watched_send(message: dict[str, Any]) -> None:
+        nonlocal accepted
+        accepted = accepted or message["type"] == "websocket.accept"
+        await send(message)
+
+    try:
+        await _websocket(scope, receive, watched_send)
+    except Exception as exc:
+        if accepted or not database_unavailable(exc):
+            raise
+        logging.getLogger("kefu.web.errors").warning("websocket.database_unavailable", extra={"path": scope["path"]})
+        if "websocket.http.response" in scope.get("extensions", {}):
+            await send({"type": "websocket.http.response.start", "status": 503,
+                        "headers": [(b"retry-after", str(RETRY_AFTER_SECONDS).encode()),
+                                    (b"content-type", b"text/plain; charset=utf-8")]})
+            await send({"type": "websocket.http.response.body", "body": b""})
+        else:
+            await send({"type": "websocket.close", "code": 1013})
+
+
 async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope["type"] == "websocket":
-        await _websocket(scope, receive, send)
+        await _websocket_or_unavailable(scope, receive, send)
         return
     if scope["type"] != "http":
         # Lifespan: uvicorn then carries on without it.

@@ -295,3 +295,48 @@ def test_an_agent_takes_no_more_chats_than_their_limit_and_ending_one_frees_a_pl
     assert AgentProfile.objects.get(user=agent).active_chats == 1
     services.take_chat(sessions[2], agent=agent)
     assert ChatSession.objects.get(pk=sessions[2].pk).agent == agent
+
+
+def test_a_handshake_while_the_database_is_unreachable_is_answered_503_and_the_next_one_connects(
+        client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    from django.db import OperationalError
+
+    from kefu.chat import selectors
+
+    session = start(client)
+    path = f"/ws/chat/{session.token}/"
+
+    def unreachable(token: str) -> ChatSession:
+        raise OperationalError("connection to server failed: Connection refused")
+
+    async def handshake_as_uvicorn() -> list[dict[str, Any]]:
+        # The scope uvicorn gives: it can answer a refused handshake with an HTTP response.
+        scope = {"type": "websocket", "path": path, "raw_path": path.encode(), "query_string": b"",
+                 "headers": [ORIGIN, (b"host", b"testserver")], "subprotocols": [], "root_path": "",
+                 "client": ("127.0.0.1", 50000), "server": ("testserver", 80),
+                 "extensions": {"websocket.http.response": {}}}
+        sent: list[dict[str, Any]] = []
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "websocket.connect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        await application(scope, receive, send)
+        return sent
+
+    async def scenario() -> None:
+        monkeypatch.setattr(selectors, "get_chat_by_token", unreachable)
+        sent = await handshake_as_uvicorn()
+        assert [m["type"] for m in sent] == ["websocket.http.response.start", "websocket.http.response.body"]
+        assert sent[0]["status"] == 503 and (b"retry-after", b"5") in sent[0]["headers"]
+        # A server without HTTP answers to handshakes: closed with "try again later".
+        assert await visitor(session).connect() == (False, 1013)
+        monkeypatch.undo()  # the database is back: the chat's script reconnects and carries on
+        socket = visitor(session)
+        assert (await socket.connect())[0]
+        assert (await until(socket, "state"))["type"] == "state"
+        await socket.disconnect()
+
+    run(scenario)
