@@ -58,7 +58,7 @@ async def _websocket_or_unavailable(scope: dict[str, Any], receive: Any, send: A
     503 with Retry-After, as a page would be (kefu.web.errors), instead of a 500 and a traceback; the chat's
     script reconnects by itself. Where the server cannot answer a handshake with HTTP, close code 1013
     ("try again later"). Once the socket is open, the failure closes it as any other error does."""
-    from kefu.web.errors import RETRY_AFTER_SECONDS, database_unavailable
+    from kefu.core.errors import RETRY_AFTER_SECONDS, database_unavailable
 
     accepted = False
 
@@ -72,7 +72,7 @@ async def _websocket_or_unavailable(scope: dict[str, Any], receive: Any, send: A
     except Exception as exc:
         if accepted or not database_unavailable(exc):
             raise
-        logging.getLogger("kefu.web.errors").warning("websocket.database_unavailable", extra={"path": scope["path"]})
+        logging.getLogger(__name__).warning("websocket.database_unavailable", extra={"path": scope["path"]})
         if "websocket.http.response" in scope.get("extensions", {}):
             await send({"type": "websocket.http.response.start", "status": 503,
                         "headers": [(b"retry-after", str(RETRY_AFTER_SECONDS).encode()),

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from kefu.core.errors import DomainError, NotFound, PermissionDenied
+from kefu.core.errors import RETRY_AFTER_SECONDS, DomainError, NotFound, PermissionDenied
 from kefu.core.inputs import OUT_OF_RANGE
 
 logger = logging.getLogger("kefu.api")
@@ -25,7 +25,6 @@ CONFLICT_CODES = frozenset({"illegal_transition"})
 ERROR_STATUSES = (400, 401, 403, 404, 409, 422, 500, 503)
 """Every operation documents these; each answers them in the ErrorOut shape."""
 
-RETRY_AFTER_SECONDS = 5  # a database restart or failover takes seconds
 
 STATUS_CODES = {400: "invalid", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
                 405: "method_not_allowed", 409: "conflict", 422: "validation_failed",

@@ -1,6 +1,17 @@
-"""Errors that services raise and the web and API layers translate for the user."""
+"""Errors that services raise and the web and API layers translate for the user; and how a database that
+cannot be reached is told apart from other failures (the pages, the API and the chat's sockets answer it
+503 with Retry-After)."""
 
 from __future__ import annotations
+
+from django.db import InterfaceError, OperationalError
+
+RETRY_AFTER_SECONDS = 5  # a database restart or failover takes seconds
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+
+
+def database_unavailable(exc: BaseException | None) -> bool:
+    return isinstance(exc, DATABASE_UNAVAILABLE)
 
 
 class DomainError(Exception):

@@ -7,18 +7,12 @@ from __future__ import annotations
 import logging
 import sys
 
-from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, HttpResponseServerError
 from django.template import loader
 
+from kefu.core.errors import RETRY_AFTER_SECONDS, database_unavailable
+
 log = logging.getLogger(__name__)
-
-RETRY_AFTER_SECONDS = 5
-DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
-
-
-def database_unavailable(exc: BaseException | None) -> bool:
-    return isinstance(exc, DATABASE_UNAVAILABLE)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

@@ -305,6 +305,7 @@ def test_a_handshake_while_the_database_is_unreachable_is_answered_503_and_the_n
 
     session = start(client)
     path = f"/ws/chat/{session.token}/"
+    reachable = selectors.get_chat_by_token
 
     def unreachable(token: str) -> ChatSession:
         raise OperationalError("connection to server failed: Connection refused")
@@ -333,7 +334,7 @@ def test_a_handshake_while_the_database_is_unreachable_is_answered_503_and_the_n
         assert sent[0]["status"] == 503 and (b"retry-after", b"5") in sent[0]["headers"]
         # A server without HTTP answers to handshakes: closed with "try again later".
         assert await visitor(session).connect() == (False, 1013)
-        monkeypatch.undo()  # the database is back: the chat's script reconnects and carries on
+        monkeypatch.setattr(selectors, "get_chat_by_token", reachable)  # back: the chat's script reconnects
         socket = visitor(session)
         assert (await socket.connect())[0]
         assert (await until(socket, "state"))["type"] == "state"
