@@ -14,6 +14,8 @@ from kefu.accounts.models import Department, Presence, Role, Skill, User
 from kefu.accounts.services import create_staff_user
 from kefu.approvals import services as approvals
 from kefu.approvals.models import DecisionKind
+from kefu.chat import services as chats
+from kefu.chat.models import ChatMessage
 from kefu.collaboration import services as collaboration
 from kefu.core.clock import now
 from kefu.customers.models import Customer
@@ -98,6 +100,7 @@ def load_demo() -> list[tuple[str, str, str]]:
     _demo_routing(teams, staff)
     _demo_closed_loop(teams, staff, refund, alice, categories["service-request"])
     import_knowledge(json.loads(DEMO_KNOWLEDGE.read_text(encoding="utf-8")), actor=None)
+    _demo_chats(staff)
     return [(u, DEMO_PASSWORD, str(dict(Role.choices)[r])) for u, _n, r, _t in DEMO_LOGINS] + [
         ("zhangsan@example.com", DEMO_PASSWORD, "Customer (VIP by spend)"),
         ("alice@example.com", DEMO_PASSWORD, "Customer"),
@@ -147,3 +150,19 @@ def _demo_routing(teams: dict[str, Department], staff: dict[str, User]) -> None:
     routing.configure_agent(staff["agent2"], actor=admin, skills={"english": 5, "app": 4}, languages=["en", "zh"])
     for username in ("agent", "agent2"):
         routing.set_presence(staff[username], Presence.ONLINE, actor=staff[username])
+
+
+def _demo_chats(staff: dict[str, User]) -> None:
+    """The chat desk with something on it: a chat waiting for an agent (handed over by the assistant, with
+    a ticket of the conversation, where the assistant has a trained model) and one an agent is answering."""
+    waiting = chats.start_chat(chats.PreChat(name="王芳", phone="13912345678", order_number="SO-20261120-007"))
+    for text in ("快递三天没有更新了，单号 SF1234567890，能帮我查一下吗？", "请帮我转人工"):
+        message, _created = chats.post_message(waiting, text, side=ChatMessage.Author.CUSTOMER)
+        chats.first_response(waiting, message)  # the assistant answers, then hands over when asked
+    answered = chats.start_chat(chats.PreChat(name="Alice Brown", email="alice@example.com"))
+    chats.post_message(answered, "Hi, can I still change the delivery address of my order?",
+                       side=ChatMessage.Author.CUSTOMER)
+    agent = staff["agent2"]
+    chats.take_chat(answered, agent=agent)
+    chats.post_message(answered, "Hello Alice, yes: which address should we send it to?",
+                       side=ChatMessage.Author.AGENT, actor=agent)

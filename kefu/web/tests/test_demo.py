@@ -26,3 +26,16 @@ def test_the_demo_has_a_request_an_approval_a_follow_up_and_a_qa_sample_waiting(
     assert "300" in _page("supervisor", "/console/approvals/")
     assert "Wrong size delivered" in _page("supervisor", "/console/follow-ups/")
     assert "Wrong size delivered" in _page("qa", "/console/qa/")
+
+
+def test_the_demo_chat_desk_has_a_chat_waiting_and_one_being_answered():
+    from kefu.chat.models import ChatSession
+
+    load_demo()
+    waiting = ChatSession.objects.get(visitor_name="王芳")
+    assert waiting.state == ChatSession.State.QUEUED
+    assert waiting.messages.filter(body__contains="SF1234567890").exists()
+    answered = ChatSession.objects.get(visitor_name="Alice Brown")
+    assert answered.state == ChatSession.State.ACTIVE and answered.agent is not None
+    desk = _page("agent2", "/console/chats/")  # every waiting chat, and the agent's own
+    assert "王芳" in desk and "Alice Brown" in desk
