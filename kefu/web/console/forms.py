@@ -123,8 +123,8 @@ class BulkForm(forms.Form):
 
 class PlainSelect(forms.Select):
     """A single select written out here rather than through Django's widget templates, which render every
-    option (and its attributes) as a template of its own: the ticket page's four selects cost a fifth of
-    the page that way. No option groups and no per-option attributes, which these selects don't use."""
+    option (and its attributes) as a template of its own. No option groups and no per-option attributes,
+    which these selects don't use."""
 
     def render(self, name: str, value: Any, attrs: dict[str, Any] | None = None,
                renderer: Any = None) -> SafeString:
