@@ -32,7 +32,7 @@ def triage_rows(ticket: Ticket) -> list[dict[str, Any]]:
 
 
 def suggestions_context(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
-    """What the panel loads after the page: these searches cost more than the rest of the page together."""
+    """What the panel loads after the page: these searches cost nearly as much as the rest of the page."""
     tracking = request.build_absolute_uri(f"/t/{ticket.tracking_token}/")
     return {"ticket": ticket,
             "similar_cases": selectors.similar_cases(request.user, ticket),
