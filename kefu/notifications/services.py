@@ -215,10 +215,15 @@ def alert_staff_many(requests: Sequence[StaffAlertRequest]) -> None:
     by_language: dict[str, list[StaffAlertRequest]] = {}
     for request in requests:
         by_language.setdefault(request.user.language or settings.LANGUAGE_CODE, []).append(request)
+    worded: dict[tuple[Callable[[str], str], str], str] = {}  # a notice shared by several people is worded once
     for language, group in by_language.items():
         with translation.override(language):  # each person reads it in their own language
             for request in group:
-                user, text = request.user, request.text(language)
+                user = request.user
+                try:
+                    text = worded[request.text, language]
+                except KeyError:
+                    text = worded[request.text, language] = request.text(language)
                 alerts.append((user.pk, request.ticket_id, request.kind, text[:300], moment))
                 digests.setdefault(user.pk, (user, language, []))[2].append((request.ticket_id, text))
     insert_rows(StaffAlert, ["user", "ticket_id", "kind", "text", "created_at"], alerts)

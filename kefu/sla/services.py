@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import F, QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -307,29 +307,24 @@ class DueClock:
     due_at: dt.datetime | None
     team_id: int | None
     owner_id: int | None
+    policy_id: int | None  # the ticket's policy, read for breached clocks only (their escalation)
 
 
 def sweep(moment: dt.datetime | None = None, limit: int = SWEEP_BATCH) -> int:
     """Warn and breach one batch of what is due; returns how many clocks it handled.
 
-    Set-based, so that its cost follows the number of due clocks: one locked read of the batch, two
-    updates, and bulk inserts of the timeline events, the bell alerts and their emails. Rows another
-    sweep holds are skipped (PostgreSQL), so two sweeps never report a clock twice.
+    Set-based, so that its cost follows the number of due clocks: the batch is claimed (locked and moved on)
+    in one statement on PostgreSQL, a locked read and two updates on SQLite, then the timeline events, the
+    bell alerts and their emails are inserted in bulk. Rows another sweep holds are skipped (PostgreSQL), so
+    two sweeps never report a clock twice.
     """
     moment = moment or now()
     with transaction.atomic():
-        clocks = [DueClock(*row) for row in (
-            _due(moment).select_for_update(skip_locked=True, of=("self",))
-            .values_list("pk", "ticket_id", "kind", "name", "due_at", "ticket__team_id", "ticket__owner_id")[:limit]
-        )]
+        clocks = _claim_due(moment, limit)
         if not clocks:
             return 0
-        breached = [c for c in clocks if c.due_at is not None and c.due_at <= moment]
-        warned = [c for c in clocks if c.due_at is None or c.due_at > moment]
-        TicketClock.objects.filter(pk__in=[c.pk for c in warned]).update(
-            state=State.WARNING, warned_at=moment, next_check_at=F("due_at"))
-        TicketClock.objects.filter(pk__in=[c.pk for c in breached]).update(
-            state=State.BREACHED, breached_at=moment, next_check_at=None)
+        breached = [c for c in clocks if _is_breach(c, moment)]
+        warned = [c for c in clocks if not _is_breach(c, moment)]
         insert_rows(TicketEvent, ["ticket", "type", "actor", "public", "at", "payload"],
                     [_sweep_event(c, "sla_warning", moment) for c in warned]
                     + [_sweep_event(c, "sla_breached", moment) for c in breached])
@@ -339,6 +334,51 @@ def sweep(moment: dt.datetime | None = None, limit: int = SWEEP_BATCH) -> int:
         _alert_for_sweep(warned, breached)
         _escalate_breaches(breached, moment)
     return len(clocks)
+
+
+def _is_breach(clock: DueClock, moment: dt.datetime) -> bool:
+    return clock.due_at is not None and clock.due_at <= moment
+
+
+def _claim_due(moment: dt.datetime, limit: int) -> list[DueClock]:
+    """Lock one batch of due clocks and move each to its next step (warning, or breached); returns them."""
+    real = connections[DEFAULT_DB_ALIAS]
+    if real.vendor == "postgresql":
+        # One statement locks, updates and returns the batch: read first and then updated, every row was
+        # written twice (the lock, then the new version), and the two updates' id lists were planned anew.
+        with real.cursor() as cursor:
+            cursor.execute(_CLAIM_SQL, {"moment": moment, "limit": limit})
+            return sorted((DueClock(*row) for row in cursor.fetchall()), key=lambda c: c.pk)
+    clocks = [DueClock(*row) for row in (
+        _due(moment).select_for_update(skip_locked=True, of=("self",))
+        .values_list("pk", "ticket_id", "kind", "name", "due_at", "ticket__team_id", "ticket__owner_id",
+                     "ticket__sla__policy_id")[:limit]
+    )]
+    TicketClock.objects.filter(pk__in=[c.pk for c in clocks if not _is_breach(c, moment)]).update(
+        state=State.WARNING, warned_at=moment, next_check_at=F("due_at"))
+    TicketClock.objects.filter(pk__in=[c.pk for c in clocks if _is_breach(c, moment)]).update(
+        state=State.BREACHED, breached_at=moment, next_check_at=None)
+    return clocks
+
+
+# Rows another sweep holds are skipped, as in _due()'s order; a clock without a due time only warns. Only
+# the models' own table names and states are formatted in.
+_CLAIM_SQL = f"""
+WITH due AS (
+    SELECT id FROM {TicketClock._meta.db_table} WHERE next_check_at <= %(moment)s
+    ORDER BY next_check_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED
+)
+UPDATE {TicketClock._meta.db_table} AS clock SET
+    state = CASE WHEN clock.due_at <= %(moment)s THEN '{State.BREACHED.value}' ELSE '{State.WARNING.value}' END,
+    warned_at = CASE WHEN clock.due_at <= %(moment)s THEN clock.warned_at ELSE %(moment)s END,
+    breached_at = CASE WHEN clock.due_at <= %(moment)s THEN %(moment)s ELSE clock.breached_at END,
+    next_check_at = CASE WHEN clock.due_at <= %(moment)s THEN NULL ELSE clock.due_at END
+FROM due, {Ticket._meta.db_table} AS ticket
+WHERE clock.id = due.id AND ticket.id = clock.ticket_id
+RETURNING clock.id, clock.ticket_id, clock.kind, clock.name, clock.due_at, ticket.team_id, ticket.owner_id,
+    CASE WHEN clock.due_at <= %(moment)s
+         THEN (SELECT policy_id FROM {TicketSla._meta.db_table} WHERE ticket_id = clock.ticket_id) END
+"""  # noqa: S608
 
 
 def _sweep_event(clock: DueClock, type_: str, moment: dt.datetime) -> tuple[object, ...]:
@@ -365,13 +405,14 @@ def _alert_for_sweep(warned: list[DueClock], breached: list[DueClock]) -> None:
     alerts: list[StaffAlertRequest] = []
     for clock in warned:
         owner = owners.get(clock.owner_id) if clock.owner_id else None
-        warn = [owner] if owner else supervisors(clock.team_id)
-        alerts += [StaffAlertRequest(user, "sla_warning", clock.ticket_id, _warning_text(clock)) for user in warn]
+        text = _warning_text(clock)
+        alerts += [StaffAlertRequest(user, "sla_warning", clock.ticket_id, text)
+                   for user in ([owner] if owner else supervisors(clock.team_id))]
     for clock in breached:
         owner = owners.get(clock.owner_id) if clock.owner_id else None
         told = {u.pk: u for u in [*supervisors(clock.team_id), *([owner] if owner else [])]}
-        alerts += [StaffAlertRequest(user, "sla_breached", clock.ticket_id, _breach_text(clock))
-                   for user in told.values()]
+        text = _breach_text(clock)
+        alerts += [StaffAlertRequest(user, "sla_breached", clock.ticket_id, text) for user in told.values()]
     alert_staff_many(alerts)
 
 
@@ -405,15 +446,18 @@ acting_policy_ids = short_lived(lambda: frozenset(
 
 def _escalate_breaches(breached: list[DueClock], moment: dt.datetime) -> None:
     acting_ids = acting_policy_ids.get()
-    if not acting_ids or not breached:
+    # One step per sweep and ticket, however many of its clocks broke at once.
+    first_breach: dict[int, DueClock] = {}
+    for clock in breached:
+        if clock.policy_id in acting_ids:
+            first_breach.setdefault(clock.ticket_id, clock)
+    if not first_breach:
         return
-    acting = {sla.ticket_id: sla.policy for sla in TicketSla.objects.select_related("policy__breach_team").filter(
-        ticket_id__in={c.ticket_id for c in breached}, policy_id__in=acting_ids) if sla.policy is not None}
-    tickets = Ticket.objects.select_related("team", "customer", "category").in_bulk(list(acting))
-    for ticket_id, policy in acting.items():
-        # One step per sweep and ticket, however many of its clocks broke at once.
-        clock = next(c for c in breached if c.ticket_id == ticket_id)
-        _escalate(tickets[ticket_id], policy, clock.kind, moment)
+    policies_by_id = SlaPolicy.objects.select_related("breach_team").in_bulk(
+        {c.policy_id for c in first_breach.values()})
+    tickets = Ticket.objects.select_related("team", "customer", "category").in_bulk(list(first_breach))
+    for ticket_id, clock in first_breach.items():
+        _escalate(tickets[ticket_id], policies_by_id[clock.policy_id], clock.kind, moment)
 
 
 def _escalate(ticket: Ticket, policy: SlaPolicy, clock_kind: str, moment: dt.datetime) -> None:

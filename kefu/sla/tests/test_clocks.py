@@ -1,9 +1,11 @@
 """Service-level clocks end to end, through the real services with the clock moved by hand."""
 
 import datetime as dt
+import threading
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import connection, connections, transaction
 
 from kefu.accounts.models import Role
 from kefu.core.clock import frozen_at
@@ -218,3 +220,37 @@ def test_one_sweep_sends_each_person_one_email_however_many_deadlines():
     subject, body = render_notification(email)
     assert subject == "3 alerts from kefu"
     assert all(f"#{t.number}" in body for t in tickets)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sweep_skips_the_clocks_another_sweep_holds_and_reports_each_clock_once():
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite has one writer at a time: two sweeps cannot overlap there")
+    team, owner, _supervisor = _team_with_people()
+    with frozen_at(MONDAY_10):
+        tickets = [factories.worked_ticket(owner, priority=Priority.URGENT, team=team) for _ in range(3)]
+    held = _clock(tickets[0], Kind.FIRST_RESPONSE)
+    locked, release = threading.Event(), threading.Event()
+
+    def other_sweep_holding_one_clock() -> None:
+        try:
+            with transaction.atomic():
+                TicketClock.objects.select_for_update().get(pk=held.pk)
+                locked.set()
+                release.wait(10)
+        finally:
+            connections.close_all()
+
+    other = threading.Thread(target=other_sweep_holding_one_clock)
+    other.start()
+    try:
+        assert locked.wait(10)
+        assert sla.sweep(MONDAY_10 + dt.timedelta(minutes=25)) == 2
+        assert _clock(tickets[0], Kind.FIRST_RESPONSE).state == State.RUNNING
+    finally:
+        release.set()
+        other.join()
+    assert sla.sweep(MONDAY_10 + dt.timedelta(minutes=25)) == 1
+    assert sla.sweep(MONDAY_10 + dt.timedelta(minutes=25)) == 0
+    assert [len(_events(t, "sla_warning")) for t in tickets] == [1, 1, 1]
+    assert StaffAlert.objects.filter(user=owner, kind="sla_warning").count() == 3
