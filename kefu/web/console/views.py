@@ -130,7 +130,7 @@ def ticket_list(request: StaffRequest) -> HttpResponse:
         "is_paged": bool(request.GET.get("cursor")),
         "teams": teams,
         "agents": selectors.agent_choices.get(),
-        "categories": list(selectors.active_categories()),
+        "categories": selectors.category_choices.get(),
         "selected": {name: request.GET.getlist(name) for name in
                      ("status", "priority", "category", "channel", "team", "tier")},
         "status_choices": forms.STATUS_CHOICES,
