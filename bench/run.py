@@ -173,9 +173,41 @@ def with_worker_cpu(proc: subprocess.Popen[bytes], phase: Callable[[], dict[str,
     split of the connections shows here as one worker busy and the other idle."""
     pids = [proc.pid, *(child for child, _ in child_processes(proc.pid))]
     before = {pid: cpu_seconds(pid) for pid in pids}
+    machine_before, client_before, postgres_before = machine_cpu(), client_cpu(), postgres_cpu()
     out = phase()
     out["server_cpu_s"] = {str(pid): round(cpu_seconds(pid) - before[pid], 2) for pid in pids}
+    # Where the rest of the machine's two cores went: the client (this process), PostgreSQL's processes
+    # (its backends and background writers; 0 on SQLite), and what nobody used.
+    machine_after = machine_cpu()
+    out["client_cpu_s"] = round(client_cpu() - client_before, 2)
+    out["postgres_cpu_s"] = round(postgres_cpu() - postgres_before, 2)
+    out["machine_busy_s"] = round(machine_after[0] - machine_before[0], 2)
+    out["machine_idle_s"] = round(machine_after[1] - machine_before[1], 2)
     return out
+
+
+def machine_cpu() -> tuple[float, float]:
+    """Busy and idle CPU seconds of the whole machine so far (/proc/stat; iowait counts as idle)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    idle = values[3] + values[4]
+    return (sum(values) - idle) / os.sysconf("SC_CLK_TCK"), idle / os.sysconf("SC_CLK_TCK")
+
+
+def client_cpu() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
+def postgres_cpu() -> float:
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "postgres":
+                    total += cpu_seconds(int(entry.name))
+            except OSError:
+                continue
+    return total
 
 
 def server_command(server: str, port: int, workers: int) -> list[str]:
@@ -441,8 +473,10 @@ def markdown(r: dict[str, Any]) -> str:
     rss = r.get("rss_after") or r.get("rss_idle")
     head = (f"{r['database']}, {r['tickets_at_start']} tickets, {r['date']}; RSS total {rss['total_mib']} MiB,"
             f" largest worker {rss['max_worker_mib']} MiB")
-    rows.extend(f"\n{op}: CPU seconds per server process {r['operations'][op]['server_cpu_s']}"
-                for op in ("api_me", "api_create") if r["operations"].get(op, {}).get("server_cpu_s"))
+    rows.extend(f"\n{op}: CPU seconds per server process {o['server_cpu_s']}; client {o.get('client_cpu_s')}, "
+                f"PostgreSQL {o.get('postgres_cpu_s')}, machine busy {o.get('machine_busy_s')} / idle "
+                f"{o.get('machine_idle_s')}"
+                for op in ("api_me", "api_create") if (o := r["operations"].get(op, {})).get("server_cpu_s"))
     return head + "\n\n" + "\n".join(rows)
 
 
