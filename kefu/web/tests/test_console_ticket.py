@@ -304,3 +304,29 @@ def test_ticket_page_query_count_does_not_grow_with_messages_and_events(client, 
                                    uploads=[services.Upload(f"n{i}.txt", b"n", "text/plain")])
         services.reply_to_customer(ticket, f"reply {i}", actor=agent)
     assert count() == one
+
+
+
+def test_an_agent_renamed_by_an_admin_is_offered_under_the_new_name_at_once(client, agent):
+    colleague = factories.staff(Role.AGENT, name="Zhao Lei")
+    ticket = factories.ticket()
+    assert "Zhao Lei" in client.get(url("console_ticket", ticket)).content.decode()
+    colleague.display_name = "Zhao Lei (nights)"
+    colleague.save()
+    assert "Zhao Lei (nights)" in client.get(url("console_ticket", ticket)).content.decode()
+
+
+def _agent_list_reads(queries: CaptureQueriesContext) -> int:
+    return sum('ORDER BY "accounts_user"."display_name"' in q["sql"] for q in queries.captured_queries)
+
+
+def test_a_sign_in_does_not_make_the_next_ticket_page_read_the_agents_again(client, agent):
+    ticket, colleague = factories.ticket(), factories.staff(Role.AGENT)
+    with CaptureQueriesContext(connection) as first:
+        client.get(url("console_ticket", ticket))
+    client.force_login(colleague)  # the colleague signs in: their last_login is saved
+    client.force_login(agent)
+    with CaptureQueriesContext(connection) as after:
+        client.get(url("console_ticket", ticket))
+    # The page lists people twice (the assignable agents, and the collaboration form's); only the first is kept.
+    assert _agent_list_reads(after) == _agent_list_reads(first) - 1
