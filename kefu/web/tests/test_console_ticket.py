@@ -306,7 +306,6 @@ def test_ticket_page_query_count_does_not_grow_with_messages_and_events(client, 
     assert count() == one
 
 
-
 def test_an_agent_renamed_by_an_admin_is_offered_under_the_new_name_at_once(client, agent):
     colleague = factories.staff(Role.AGENT, name="Zhao Lei")
     ticket = factories.ticket()
