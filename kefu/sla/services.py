@@ -307,7 +307,7 @@ class DueClock:
     due_at: dt.datetime | None
     team_id: int | None
     owner_id: int | None
-    policy_id: int | None  # the ticket's policy, read for breached clocks only (their escalation)
+    policy_id: int | None  # the ticket's policy: only a breach's escalation reads it (PostgreSQL returns no other)
 
 
 def sweep(moment: dt.datetime | None = None, limit: int = SWEEP_BATCH) -> int:

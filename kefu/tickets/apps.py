@@ -20,15 +20,15 @@ class TicketsConfig(AppConfig):
         post_save.connect(_forget_categories, sender=Category, dispatch_uid="tickets.category_choices")
 
 
+SIGN_IN_FIELDS = frozenset({"last_login"})  # what a sign-in saves on the user
+
+
 def _forget_agents(update_fields: frozenset[str] | None = None, **_kwargs: Any) -> None:
     from kefu.tickets.selectors import agent_choices
 
     if update_fields is not None and update_fields <= SIGN_IN_FIELDS:
         return  # a sign-in changes nothing the pickers show
     agent_choices.forget()
-
-
-SIGN_IN_FIELDS = frozenset({"last_login"})
 
 
 def _forget_teams(**_kwargs: Any) -> None:
