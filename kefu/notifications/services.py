@@ -12,7 +12,7 @@ import urllib.request
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from email.utils import getaddresses
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -195,8 +195,9 @@ def deliver_due(limit: int = BATCH) -> int:
     return sum(deliver(pk) for pk in list(due))
 
 
-@dataclass(frozen=True)
-class StaffAlertRequest:
+class StaffAlertRequest(NamedTuple):
+    """One notice for one person (a tuple: a sweep asks for thousands at once)."""
+
     user: User
     kind: str
     ticket_id: int | None

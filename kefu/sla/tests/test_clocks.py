@@ -223,6 +223,25 @@ def test_one_sweep_sends_each_person_one_email_however_many_deadlines():
     assert all(f"#{t.number}" in body for t in tickets)
 
 
+def test_the_sweeps_events_name_the_clock_its_due_time_and_who_had_the_ticket():
+    team, owner, _supervisor = _team_with_people()
+    with frozen_at(MONDAY_10):
+        warned = factories.worked_ticket(owner, priority=Priority.URGENT, team=team)
+    with frozen_at(MONDAY_10 + dt.timedelta(microseconds=250)):  # a due time with microseconds, as most have
+        breached = factories.ticket(priority=Priority.URGENT, team=team)
+    sla.sweep(MONDAY_10 + dt.timedelta(minutes=25))
+    sla.sweep(MONDAY_10 + dt.timedelta(minutes=31))
+
+    [warning] = _events(warned, "sla_warning")
+    assert warning.payload == {"clock": "first_response", "name": "", "team": team.pk, "owner": owner.pk,
+                               "due_at": "2026-11-23T02:30:00+00:00"}
+    [breach] = _events(breached, "sla_breached")
+    assert breach.payload == {"clock": "first_response", "name": "", "team": team.pk, "owner": None,
+                              "due_at": "2026-11-23T02:30:00.000250+00:00"}
+    assert (breach.actor_id, breach.public, breach.at) == (None, False, MONDAY_10 + dt.timedelta(minutes=31))
+    assert dt.datetime.fromisoformat(breach.payload["due_at"]) == _clock(breached, Kind.FIRST_RESPONSE).due_at
+
+
 # Skipped at collection, as kefu/routing/tests/test_concurrency.py explains: on SQLite a transactional test would
 # empty the database for the tests after it.
 @pytest.mark.skipif("postgresql" not in settings.DATABASES["default"]["ENGINE"],
