@@ -214,8 +214,9 @@ def alert_staff_many(requests: Sequence[StaffAlertRequest]) -> None:
     alerts: list[tuple[Any, ...]] = []
     digests: dict[int, tuple[User, str, list[tuple[int | None, str]]]] = {}
     by_language: dict[str, list[StaffAlertRequest]] = {}
+    default_language = settings.LANGUAGE_CODE  # read once: each read of a setting goes through a lazy proxy
     for request in requests:
-        by_language.setdefault(request.user.language or settings.LANGUAGE_CODE, []).append(request)
+        by_language.setdefault(request.user.language or default_language, []).append(request)
     worded: dict[tuple[Callable[[str], str], str], str] = {}  # a notice shared by several people is worded once
     for language, group in by_language.items():
         with translation.override(language):  # each person reads it in their own language
@@ -225,8 +226,8 @@ def alert_staff_many(requests: Sequence[StaffAlertRequest]) -> None:
                     text = worded[request.text, language]
                 except KeyError:
                     text = worded[request.text, language] = request.text(language)
-                alerts.append((user.pk, request.ticket_id, request.kind, text[:300], moment))
-                digests.setdefault(user.pk, (user, language, []))[2].append((request.ticket_id, text))
+                alerts.append((user.id, request.ticket_id, request.kind, text[:300], moment))
+                digests.setdefault(user.id, (user, language, []))[2].append((request.ticket_id, text))
     insert_rows(StaffAlert, ["user", "ticket_id", "kind", "text", "created_at"], alerts)
     insert_rows(Notification, ["ticket_id", "channel", "recipient", "template", "language", "context", "state",
                                "attempts", "last_error", "created_at", "next_attempt_at"], [

@@ -430,16 +430,17 @@ def _alert_for_sweep(warned: list[DueClock], breached: list[DueClock]) -> None:
     clocks = [*warned, *breached]
     supervisors = _supervisors_by_team({c.team_id for c in clocks})
     owners = User.objects.in_bulk({c.owner_id for c in clocks if c.owner_id is not None})
+    zone = settings.TIME_ZONE  # read once: each read of a setting goes through Django's lazy proxy
     alerts: list[StaffAlertRequest] = []
     for clock in warned:
         owner = owners.get(clock.owner_id) if clock.owner_id else None
-        text = _warning_text(clock)
+        text = _warning_text(clock, zone)
         alerts += [StaffAlertRequest(user, SLA_WARNING, clock.ticket_id, text)
                    for user in ([owner] if owner else supervisors(clock.team_id))]
     for clock in breached:
         owner = owners.get(clock.owner_id) if clock.owner_id else None
-        told = {u.pk: u for u in [*supervisors(clock.team_id), *([owner] if owner else [])]}
-        text = _breach_text(clock)
+        told = {u.id: u for u in [*supervisors(clock.team_id), *([owner] if owner else [])]}
+        text = _breach_text(clock, zone)
         alerts += [StaffAlertRequest(user, SLA_BREACHED, clock.ticket_id, text) for user in told.values()]
     alert_staff_many(alerts)
 
@@ -448,12 +449,12 @@ WARNING_TEXT = gettext_noop("%(clock)s on #%(number)s is due at %(due)s.")
 BREACH_TEXT = gettext_noop("%(clock)s on #%(number)s was due at %(due)s and is overdue.")
 
 
-def _warning_text(clock: DueClock) -> Callable[[str], str]:
-    return lambda language: _in_language(language, WARNING_TEXT) % _context(clock, language)
+def _warning_text(clock: DueClock, zone: str) -> Callable[[str], str]:
+    return lambda language: _in_language(language, WARNING_TEXT) % _context(clock, language, zone)
 
 
-def _breach_text(clock: DueClock) -> Callable[[str], str]:
-    return lambda language: _in_language(language, BREACH_TEXT) % _context(clock, language)
+def _breach_text(clock: DueClock, zone: str) -> Callable[[str], str]:
+    return lambda language: _in_language(language, BREACH_TEXT) % _context(clock, language, zone)
 
 
 @functools.lru_cache(maxsize=256)
@@ -532,15 +533,19 @@ def _supervisors_by_team(team_ids: Iterable[int | None]) -> Callable[[int | None
     return lambda team_id: by_team.get(team_id, []) if team_id in by_team else supervisors
 
 
-def _context(clock: DueClock, language: str) -> dict[str, str]:
+def _context(clock: DueClock, language: str, zone: str) -> dict[str, str]:
     return {"clock": _label_in_language(language, clock.kind, clock.name), "number": str(clock.ticket_id),
-            "due": _local_minute(clock.due_at, settings.TIME_ZONE) if clock.due_at else ""}
+            "due": _local_minute(clock.due_at, zone) if clock.due_at else ""}
+
+
+def _local_minute(moment: dt.datetime, zone: str) -> str:
+    # Deadlines of one sweep cluster on a few minutes, each to its own microsecond: each minute is formatted once.
+    return _format_minute(moment.replace(second=0, microsecond=0), zone)
 
 
 @functools.lru_cache(maxsize=4096)
-def _local_minute(moment: dt.datetime, zone: str) -> str:
-    # Deadlines of one sweep cluster on a few minutes: each is formatted once.
-    return moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
+def _format_minute(minute: dt.datetime, zone: str) -> str:
+    return minute.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
 
 
 def _iso(moment: dt.datetime | None) -> str | None:
