@@ -69,7 +69,7 @@ def create_customer(
         raise DomainError(_("A customer needs an email address or a phone number."), code="contact_required")
     name = name or _("Customer")
     # Addresses are stored lower-cased (here and in accounts.services), so the exact, indexed match is enough.
-    if email and User.objects.filter(email=email).exists():
+    if email and _user_with_email.first(email) is not None:
         raise DomainError(_("A person with this email address already exists."), code="duplicate_email")
     spend = _decimal(annual_spend)
     user = User(username=f"c-{new_secret(9)}", email=email, display_name=name[:150], role=Role.CUSTOMER,
@@ -102,9 +102,12 @@ def _decimal(value: Decimal | int | str) -> Decimal:
     return result
 
 
-_email_identity = Prepared(  # read at every intake: compiled once (kefu.core.prepared)
+# Read at every intake (twice more for a new customer): compiled once (kefu.core.prepared).
+_email_identity = Prepared(
     lambda email: CustomerIdentity.objects.select_related("customer")
     .filter(channel=Channel.EMAIL, value=email).order_by("pk")[:1], [str])
+_customer_with_email = Prepared(lambda email: Customer.objects.filter(email=email).order_by("pk")[:1], [str])
+_user_with_email = Prepared(lambda email: User.objects.filter(email=email).order_by("pk")[:1], [str])
 
 
 def find_customer_by_email(email: str) -> Customer | None:
@@ -114,7 +117,7 @@ def find_customer_by_email(email: str) -> Customer | None:
     identity = _email_identity.first(email)
     if identity is not None:
         return identity.customer
-    return Customer.objects.filter(email=email).first()
+    return _customer_with_email.first(email)
 
 
 def find_customer_by_identity(channel: str, value: str) -> Customer | None:

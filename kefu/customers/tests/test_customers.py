@@ -4,7 +4,7 @@ from kefu.accounts.models import Role
 from kefu.core.errors import DomainError, PermissionDenied
 from kefu.core.models import AuditEntry
 from kefu.customers import selectors, services
-from kefu.customers.models import Tier
+from kefu.customers.models import Customer, CustomerIdentity, Tier
 from kefu.testing import factories
 
 pytestmark = pytest.mark.django_db
@@ -35,6 +35,13 @@ def test_hand_set_vip_is_not_changed_by_the_spend_rule():
 def test_same_email_on_a_new_contact_is_the_same_customer():
     customer = factories.customer(email="Wang@Example.com")
     assert services.find_or_create_customer(email="wang@example.com", name="W") == customer
+
+
+def test_a_customer_known_by_profile_email_only_is_found_too():
+    customer = factories.customer(email="li@example.com")
+    CustomerIdentity.objects.filter(customer=customer).delete()  # as for a profile made in the admin
+    assert services.find_or_create_customer(email="LI@example.com", name="Li") == customer
+    assert Customer.objects.filter(email="li@example.com").count() == 1
 
 
 def test_customer_needs_email_or_phone_and_cannot_reuse_an_email():
