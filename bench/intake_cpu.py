@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench import machine  # noqa: E402
 from bench.generate import AGENT_USERNAME, configure  # noqa: E402
 from bench.run import api_create_payload  # noqa: E402
 
@@ -90,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
             "wall_ms": (time.perf_counter() - wall) * 1000 / per_round,
         })
     result: dict[str, Any] = {
-        "database": connection.vendor, "creates_per_round": per_round, "rounds": rounds,
+        "database": connection.vendor, "machine": machine.describe(), "creates_per_round": per_round,
+        "rounds": rounds,
         "median": {k: round(statistics.median(r[k] for r in rounds), 3) for k in rounds[0]},
         "command": "python bench/intake_cpu.py " + " ".join(sys.argv[1:] if argv is None else argv),
     }

@@ -19,7 +19,6 @@ import http.client
 import json
 import math
 import os
-import platform
 import random
 import re
 import signal
@@ -37,6 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench import machine  # noqa: E402
 from bench.generate import AGENT_PASSWORD, AGENT_USERNAME, configure  # noqa: E402
 from bench.text import SEARCH_WORDS  # noqa: E402
 from kefu.testing.net import child_processes  # noqa: E402
@@ -408,7 +408,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {
         "database": info["vendor"], "tickets_at_start": info["tickets"],
         "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        "machine": machine.describe(),
         "server": " ".join(server_command(args.server, args.port, args.workers)[2:]),
         "command": " ".join(["python", "bench/run.py", *(argv if argv is not None else sys.argv[1:])]),
         "operations": {},

@@ -20,7 +20,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import random
 import statistics
 import sys
@@ -32,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench import machine  # noqa: E402
 from bench.generate import configure  # noqa: E402
 
 BATCH = 10_000
@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     call_command("migrate", verbosity=0, interactive=False)
     result: dict[str, Any] = {
         "database": connection.vendor, "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        "machine": machine.describe(),
         "command": " ".join(["python", "bench/sla_sweep.py", *(argv if argv is not None else sys.argv[1:])]),
         "business_time": business_time_rate(),
         "sizes": [],

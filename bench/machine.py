@@ -1,0 +1,31 @@
+"""What machine a benchmark ran on, and how fast its processor was that minute.
+
+The machines these benchmarks run on differ by up to 2× from one day to the next (2026-12-04: 0.48 s for the
+reference loop, 2026-12-05: 0.90–1.02 s). Every result records the loop's time, so that a figure can be held
+against one of another day only with that factor in mind.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import time
+from typing import Any
+
+REFERENCE_LOOP = "sum(i * i for i in range(10**7))"
+
+
+def reference_loop_seconds(runs: int = 3) -> float:
+    """The median time of a fixed pure-Python loop: lower is a faster machine."""
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        sum(i * i for i in range(10**7))
+        times.append(time.perf_counter() - started)
+    return round(statistics.median(times), 3)
+
+
+def describe() -> dict[str, Any]:
+    return {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
+            "reference_loop": REFERENCE_LOOP, "reference_loop_s": reference_loop_seconds()}
