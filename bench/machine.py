@@ -1,8 +1,8 @@
 """What machine a benchmark ran on, and how fast its processor was that minute.
 
-The machines these benchmarks run on differ by up to 2× from one day to the next (2026-12-04: 0.48 s for the
-reference loop, 2026-12-05: 0.90–1.02 s). Every result records the loop's time, so that a figure can be held
-against one of another day only with that factor in mind.
+The machines these benchmarks run on differ by up to 2x from one day to the next (the reference loop took
+0.48 s on 2026-12-04, and 0.64-1.02 s within one session on 2026-12-05). Every result records the loop's
+time, so that a figure can be held against one of another day only with that factor in mind.
 """
 
 from __future__ import annotations
