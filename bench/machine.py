@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import platform
 import statistics
-import time
+import timeit
 from typing import Any
 
 REFERENCE_LOOP = "sum(i * i for i in range(10**7))"
@@ -18,12 +18,7 @@ REFERENCE_LOOP = "sum(i * i for i in range(10**7))"
 
 def reference_loop_seconds(runs: int = 3) -> float:
     """The median time of a fixed pure-Python loop: lower is a faster machine."""
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        sum(i * i for i in range(10**7))
-        times.append(time.perf_counter() - started)
-    return round(statistics.median(times), 3)
+    return round(statistics.median(timeit.repeat(REFERENCE_LOOP, number=1, repeat=runs)), 3)
 
 
 def describe() -> dict[str, Any]:

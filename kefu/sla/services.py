@@ -350,8 +350,8 @@ def _claim_due(moment: dt.datetime, limit: int) -> list[DueClock]:
         # the events' rows were built in Python only to be sent back.
         with real.cursor() as cursor:
             cursor.execute(_CLAIM_SQL, {"moment": moment, "limit": limit})
-            # The due time comes as text: psycopg's loader (through Django's time zone subclass) took 12 µs a
-            # timestamp, fromisoformat() takes well under one.
+            # The due time comes as text: psycopg's loader (through Django's time zone subclass) took 5-8 µs a
+            # timestamp, text and fromisoformat() 0.5 µs.
             return [DueClock(pk, ticket_id, kind, name, _from_iso(due), team_id, owner_id, breached, policy_id)
                     for pk, ticket_id, kind, name, due, team_id, owner_id, breached, policy_id in cursor.fetchall()]
     clocks = [DueClock(pk, ticket_id, kind, name, due_at, team_id, owner_id, _is_breach(due_at, moment), policy_id)
