@@ -338,7 +338,7 @@ def test_list_pages_do_not_grow_queries_with_rows(setting, path, django_assert_m
             queries()
 
 
-def test_the_ticket_page_card_does_not_grow_queries_with_requests_and_meetings(setting,
+def test_the_ticket_page_card_does_not_grow_queries_with_requests_and_meetings(setting, activity_noted_once,
                                                                                django_assert_max_num_queries):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext

@@ -37,7 +37,7 @@ def test_customer_search_by_name_and_order_number(client, supervisor):
     assert "No customers match this search." in client.get(LIST, {"q": "nobody"}).content.decode()
 
 
-def test_customer_list_query_count_does_not_grow_with_rows(client, supervisor):
+def test_customer_list_query_count_does_not_grow_with_rows(client, supervisor, activity_noted_once):
     def count() -> int:
         with CaptureQueriesContext(connection) as ctx:
             response = client.get(LIST)

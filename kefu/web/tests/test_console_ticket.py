@@ -284,7 +284,7 @@ def test_actions_require_csrf_token(agent):
     assert 'name="csrfmiddlewaretoken"' in strict.get(url("console_ticket", ticket)).content.decode()
 
 
-def test_ticket_page_query_count_does_not_grow_with_messages_and_events(client, agent):
+def test_ticket_page_query_count_does_not_grow_with_messages_and_events(client, agent, activity_noted_once):
     customer = factories.customer()
     factories.ticket(customer)
     ticket = factories.worked_ticket(agent, customer_=customer)

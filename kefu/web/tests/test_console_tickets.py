@@ -195,7 +195,7 @@ def test_tampered_cursor_shows_message(client, supervisor):
     assert "The page link is not valid any more." in response.content.decode()
 
 
-def test_list_query_count_does_not_grow_with_rows(client, supervisor):
+def test_list_query_count_does_not_grow_with_rows(client, supervisor, activity_noted_once):
     team = factories.department()
     agent = factories.staff(teams=(team,))
     vip = factories.customer()
