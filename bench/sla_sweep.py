@@ -11,7 +11,8 @@ event, a bell alert and an email per clock). Sizes grow in place: the second siz
 first, and re-arms the first size's due clocks. The database must be empty at the start.
 
 With `--reuse`, nothing is loaded: the due clocks an earlier run swept are re-armed and the sweep is
-measured again on the database as it is (to compare code changes on the same data).
+measured again on the database as it is (to compare code changes on the same data). `--rearm N` re-arms
+only N of them, spread evenly over the table: fewer due clocks among the same open tickets.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--due-percent", type=float, default=1.0)
     parser.add_argument("--out", default=None)
     parser.add_argument("--reuse", action="store_true", help="re-arm and measure an already loaded database")
+    parser.add_argument("--rearm", type=int, default=None,
+                        help="with --reuse, re-arm only this many of the swept clocks (evenly spread by ticket)")
     parser.add_argument("--checkpoint-first", action="store_true",
                         help="with --reuse, PostgreSQL: CHECKPOINT between re-arming and sweeping (the sweep then "
                              "writes each page it changes whole into the WAL)")
@@ -72,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.reuse:
         from kefu.tickets.models import Ticket
 
-        rearmed = _rearm_swept()
+        rearmed = _rearm_swept(args.rearm)
         if args.checkpoint_first and connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("CHECKPOINT")
@@ -186,17 +189,23 @@ def _load(world: dict[str, Any], *, start: int, count: int, due_percent: float) 
             TicketClock.objects.bulk_create(clocks)
 
 
-def _rearm_swept() -> int:
-    """Put the clocks a previous size's sweep handled back to due, so every size has its 1 %."""
+def _rearm_swept(limit: int | None = None) -> int:
+    """Put the clocks a previous size's sweep handled back to due, so every size has its 1 %; with ``limit``,
+    only that many, every k-th by ticket so they stay spread over the whole table."""
     from django.db.models import F
 
     from kefu.core.clock import now
     from kefu.sla.models import TicketClock
 
     moment = now()
-    warned = TicketClock.objects.filter(state="warning").update(
+    swept = TicketClock.objects.filter(state__in=["warning", "breached"])
+    if limit is not None:
+        ids = list(swept.order_by("ticket_id").values_list("pk", flat=True))
+        step = max(1, len(ids) // max(1, limit))
+        swept = TicketClock.objects.filter(pk__in=ids[::step][:limit])
+    warned = swept.filter(state="warning").update(
         state="running", warned_at=None, next_check_at=moment - dt.timedelta(minutes=1))
-    breached = TicketClock.objects.filter(state="breached").update(
+    breached = swept.filter(state="breached").update(
         state="running", breached_at=None, next_check_at=F("warn_at"))
     return warned + breached
 
