@@ -58,6 +58,14 @@ def test_counts(loaded: dict) -> None:
     assert loaded["rows"]["tickets"] == TICKETS
 
 
+def test_a_ticket_opened_after_the_load_gets_the_next_number(loaded: dict) -> None:
+    from kefu.testing import factories
+    from kefu.tickets.models import Ticket
+
+    assert list(Ticket.objects.order_by("pk").values_list("pk", flat=True)) == list(range(1, TICKETS + 1))
+    assert factories.ticket().pk == TICKETS + 1
+
+
 def test_status_mix(loaded: dict) -> None:
     from kefu.tickets.models import Ticket
 
