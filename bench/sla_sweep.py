@@ -191,9 +191,10 @@ def _load(world: dict[str, Any], *, start: int, count: int, due_percent: float) 
 
 def _rearm_swept(limit: int | None = None) -> int:
     """Put the clocks a previous size's sweep handled back to due, so every size has its 1 %; with ``limit``,
-    only that many, every k-th by ticket so they stay spread over the whole table."""
-    from django.db.models import F
+    only that many, every k-th by ticket so they stay spread over the whole table.
 
+    Times are set from now, as the load sets them: half past their warning time, half past their due time,
+    however long ago the load was."""
     from kefu.core.clock import now
     from kefu.sla.models import TicketClock
 
@@ -201,12 +202,16 @@ def _rearm_swept(limit: int | None = None) -> int:
     swept = TicketClock.objects.filter(state__in=["warning", "breached"])
     if limit is not None:
         ids = list(swept.order_by("ticket_id").values_list("pk", flat=True))
-        step = max(1, len(ids) // max(1, limit))
-        swept = TicketClock.objects.filter(pk__in=ids[::step][:limit])
+        chosen = ids[::max(1, len(ids) // max(1, limit))][:limit]
+        # A warned clock that is not re-armed would come due again when its due time passes.
+        swept.filter(state="warning").exclude(pk__in=chosen).update(next_check_at=None)
+        swept = TicketClock.objects.filter(pk__in=chosen)
     warned = swept.filter(state="warning").update(
-        state="running", warned_at=None, next_check_at=moment - dt.timedelta(minutes=1))
+        state="running", warned_at=None, due_at=moment + dt.timedelta(minutes=30),
+        warn_at=moment - dt.timedelta(minutes=1), next_check_at=moment - dt.timedelta(minutes=1))
     breached = swept.filter(state="breached").update(
-        state="running", breached_at=None, next_check_at=F("warn_at"))
+        state="running", breached_at=None, due_at=moment - dt.timedelta(minutes=1),
+        warn_at=moment - dt.timedelta(minutes=20), next_check_at=moment - dt.timedelta(minutes=20))
     return warned + breached
 
 
