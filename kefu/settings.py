@@ -231,6 +231,7 @@ if TASKS["default"]["BACKEND"] == "django_tasks_rq.RQBackend":
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
+SESSION_ENGINE = "kefu.core.sessions"  # Django's database sessions; a database outage answers 503
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
