@@ -43,7 +43,8 @@ def receive_raw_email(request: HttpRequest, mailbox: int | None = None) -> HttpS
         target = Mailbox.objects.filter(pk=mailbox).first()
         if target is None:
             raise DomainError(_("There is no such mailbox."), code="unknown_mailbox")
-    received = services.receive_email(raw, source=InboundEmail.Source.HTTP, mailbox=target, actor=user)
+    received = services.receive_email(raw, source=InboundEmail.Source.HTTP, mailbox=target, actor=user,
+                                      processing_now=True)
     outcome = services.Outcome.ALREADY_DONE
     if not received.duplicate:
         outcome = services.process_email(received.inbound)  # settles the row it is given

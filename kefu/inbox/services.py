@@ -58,6 +58,7 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
 RETRY_BASE_SECONDS = 30
+RECEIVER_LEASE = dt.timedelta(minutes=2)  # how long a receiver that processes at once has its message to itself
 BATCH = 200
 # Our subjects say "[#N]"; a bare "#1001" is as likely an order number, so it threads nothing.
 SUBJECT_NUMBER = re.compile(r"\[#(\d{1,18})\]")
@@ -79,9 +80,14 @@ class Received:
     duplicate: bool
 
 
-def receive_email(raw: bytes, *, source: str, mailbox: Mailbox | None = None, actor: User | None = None) -> Received:
+def receive_email(raw: bytes, *, source: str, mailbox: Mailbox | None = None, actor: User | None = None,
+                  processing_now: bool = False) -> Received:
     """Store one raw message and commit it; a message stored before comes back marked as a duplicate. A message
     handed over by a person (an administrator's API token) is audited under their name.
+
+    `processing_now`: the caller processes the message itself right after this returns (and answers with the
+    outcome), so the background sweep leaves it alone for RECEIVER_LEASE, taking it only if the caller died
+    first; otherwise the sweep could take it in between and the caller would answer "already done".
 
     Must not run inside another transaction (durable): the caller removes the message from its server
     only after this returns, so the row has to be committed by then.
@@ -92,6 +98,8 @@ def receive_email(raw: bytes, *, source: str, mailbox: Mailbox | None = None, ac
         return Received(InboundEmail.objects.defer("raw").get(dedupe_key=key), duplicate=True)
     inbound = InboundEmail(dedupe_key=key, message_id=key[4:] if key.startswith("mid:") else "", source=source,
                            mailbox=mailbox, raw=raw, size=len(raw))
+    if processing_now:
+        inbound.next_attempt_at = inbound.received_at + RECEIVER_LEASE
     try:
         with transaction.atomic(durable=True):
             insert_one(inbound)  # a plain insert (kefu.core.bulk): every message of every channel pays for it

@@ -216,6 +216,27 @@ def test_a_failure_while_applying_is_retried_from_the_stored_copy(monkeypatch: p
     assert inbound.state == InboundEmail.State.PROCESSED and Ticket.objects.count() == 1
 
 
+def test_the_sweep_leaves_a_message_to_the_receiver_that_processes_it_at_once() -> None:
+    import datetime as dt
+
+    from kefu.core.clock import frozen_at, now
+
+    received_at = now()
+    with frozen_at(received_at):
+        mine = services.receive_email(email_bytes(), source=InboundEmail.Source.HTTP, processing_now=True).inbound
+        stored_only = services.receive_email(email_bytes(), source=InboundEmail.Source.IMAP).inbound
+        assert services.process_due() == 1  # the one no receiver is about to process
+    assert InboundEmail.objects.get(pk=mine.pk).state == InboundEmail.State.RECEIVED
+    assert InboundEmail.objects.get(pk=stored_only.pk).state == InboundEmail.State.PROCESSED
+
+    assert services.process_email(mine) == Outcome.NEW_TICKET  # what the receiver then answers
+
+    crashed = services.receive_email(email_bytes(), source=InboundEmail.Source.HTTP, processing_now=True).inbound
+    with frozen_at(now() + services.RECEIVER_LEASE + dt.timedelta(seconds=1)):  # its receiver died meanwhile
+        assert services.process_due() == 1
+    assert InboundEmail.objects.get(pk=crashed.pk).state == InboundEmail.State.PROCESSED
+
+
 def test_a_reply_to_a_closed_ticket_opens_a_new_one() -> None:
     inbound, _ = take(email_bytes(message_id="<closed@example.com>"))
     ticket = ticket_of(inbound)

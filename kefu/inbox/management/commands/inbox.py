@@ -120,7 +120,8 @@ class Command(BaseCommand):
                     errors.append(f"{origin}: {raw}")
                     continue
                 try:
-                    received = services.receive_email(raw, source=InboundEmail.Source.IMPORT, mailbox=mailbox)
+                    received = services.receive_email(raw, source=InboundEmail.Source.IMPORT, mailbox=mailbox,
+                                                      processing_now=True)
                 except Exception as exc:  # not stored: the one way a message is lost, and the exit code says so
                     counts["lost"] += 1
                     errors.append(f"{origin}: {type(exc).__name__}: {exc}")
