@@ -1,12 +1,15 @@
 # Every statement PostgreSQL runs for 150 API creations (100 plus the script's warm-up), from its log,
 # summed by statement shape. Needs superuser (ALTER DATABASE) and read access to the server's log.
+#   sh bench/results/intake-2026-12-05/statement_log.sh [DATABASE] [DATA_DIR]   (default kefu_bench, bench/work/pg-100k)
+DB=${1:-kefu_bench}
+DATA_DIR=${2:-bench/work/pg-100k}
 cd "$(dirname "$0")/../../.."
 L=/var/log/postgresql/postgresql-15-main.log
-psql -h 127.0.0.1 -U postgres -qc "ALTER DATABASE kefu_bench SET log_min_duration_statement = 0"
+psql -h 127.0.0.1 -U postgres -qc "ALTER DATABASE $DB SET log_min_duration_statement = 0"
 N=$(wc -l < $L)
-.venv/bin/python bench/intake_cpu.py --database-url postgres://postgres@127.0.0.1:5432/kefu_bench \
-    --data-dir bench/work/pg-100k --creates 100 --rounds 1 --out /tmp/intake-log.json
-psql -h 127.0.0.1 -U postgres -qc "ALTER DATABASE kefu_bench RESET log_min_duration_statement"
+.venv/bin/python bench/intake_cpu.py --database-url postgres://postgres@127.0.0.1:5432/$DB \
+    --data-dir $DATA_DIR --creates 100 --rounds 1 --out /tmp/intake-log.json
+psql -h 127.0.0.1 -U postgres -qc "ALTER DATABASE $DB RESET log_min_duration_statement"
 tail -n +$N $L | python3 -c '
 import re, sys, collections
 c = collections.defaultdict(lambda: [0, 0.0])
