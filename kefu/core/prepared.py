@@ -154,7 +154,83 @@ def statement_cursor(real: Any) -> Iterator[Any]:
 
     real.ensure_connection()
     with real.wrap_database_errors, psycopg.Cursor(real.connection) as cursor:
-        yield _Preparing(cursor)
+        preparing = _Preparing(cursor)
+        held = _held.batch
+        if held is not None and (statement := held.take()) is not None:
+            preparing.execute(*statement)  # what was held goes first, so that this statement sees it
+        yield preparing
+
+
+class HeldWrites:
+    """Plain inserts and updates held back to go out as one statement (kefu.core.bulk.together): each
+    statement costs the server and psycopg more than its rows do, and intake writes eight tables."""
+
+    MAX_PARAMS = 65_535  # PostgreSQL's limit for one statement
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+        self.params: list[Any] = []
+        self.tables: set[str] = set()
+
+    def takes(self, params: int) -> bool:
+        return len(self.params) + params <= self.MAX_PARAMS
+
+    def add(self, table: str, sql: str, params: Sequence[Any]) -> None:
+        self.statements.append(sql)
+        self.params.extend(params)
+        self.tables.add(table)
+
+    def take(self) -> tuple[str, list[Any]] | None:
+        """The held writes as one statement (data-modifying WITH parts before the last), and forget them."""
+        if not self.statements:
+            return None
+        *first, last = self.statements
+        params = self.params
+        self.statements, self.params, self.tables = [], [], set()
+        parts = ", ".join(f"w{i} AS ({sql})" for i, sql in enumerate(first))
+        return (f"WITH {parts} {last}" if parts else last), params
+
+
+class _HeldPerThread(threading.local):
+    batch: HeldWrites | None = None  # Django's connections are per thread too
+
+
+_held = _HeldPerThread()
+
+
+def held_writes() -> HeldWrites | None:
+    """The writes being held on this thread's connection, when a `hold_writes` block is open."""
+    return _held.batch
+
+
+@contextlib.contextmanager
+def hold_writes(real: Any) -> Iterator[None]:
+    """Hold back what kefu.core.bulk writes in the block (PostgreSQL only) and send it as one statement at
+    the end, or earlier, before any other statement: Django's (through an execute wrapper) or a plain one
+    (through `statement_cursor`). An error in the block drops what is still held: open the block inside
+    the transaction that the error undoes."""
+    # Outside a transaction a commit (not a statement) could overtake what is held.
+    if real.vendor != "postgresql" or _held.batch is not None or not real.in_atomic_block:
+        yield
+        return
+    _held.batch = HeldWrites()
+    try:
+        with real.execute_wrapper(_send_held_first):
+            yield
+            _send_held(real)
+    finally:
+        _held.batch = None
+
+
+def _send_held(real: Any) -> None:
+    if _held.batch is not None and _held.batch.statements:
+        with statement_cursor(real):
+            pass  # entering sends what is held
+
+
+def _send_held_first(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]) -> Any:
+    _send_held(context["connection"])
+    return execute(sql, params, many, context)
 
 
 class _Preparing:

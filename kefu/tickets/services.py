@@ -28,7 +28,7 @@ from kefu.accounts.models import Department, Role, User
 from kefu.assist import triage as triage_rules
 from kefu.bot import brain as bot_brain
 from kefu.core import filetypes, textsearch
-from kefu.core.bulk import insert_many, insert_one, pipelined, update_one
+from kefu.core.bulk import insert_many, insert_one, pipelined, together, update_one
 from kefu.core.clock import now
 from kefu.core.errors import DomainError, PermissionDenied
 from kefu.core.prepared import Prepared
@@ -414,7 +414,7 @@ def open_ticket(
                       body_html=sanitize_html(html) if html else "", created_at=moment)
     sla_plan = sla_services.plan_for_new_ticket(ticket)
     # Plain inserts (kefu.core.bulk): on SQLite every other writer waits while this transaction runs; on
-    # PostgreSQL they go out without waiting for each answer.
+    # PostgreSQL they go out without waiting for each answer, and all but the ticket's as one statement.
     with transaction.atomic():
         # The claim's row count is its answer, so it goes before the pipelined inserts.
         if route is not None and owner is not None and routing_engine.commit_intake(route) is None:
@@ -422,7 +422,7 @@ def open_ticket(
             owner = None
             _set_intake_owner(ticket, None)
             sla_plan = sla_services.plan_for_new_ticket(ticket)
-        with pipelined():
+        with pipelined(), together():
             _write_intake(ticket, message, actor, owner, route, sla_plan, uploads, tags, moment, in_reply_to)
     ticket.opening_message = message  # channels link their own record of the contact to it
     return ticket
@@ -438,8 +438,6 @@ def _write_intake(ticket: Ticket, message: Message, actor: User | None, owner: U
     insert_one(ticket)
     if ticket.escalation_risk == "high":
         _alert_escalation_risk(ticket)
-    insert_one(message)
-    _store_attachments(message, uploads)
     if tags:
         _set_tags(ticket, tags)
     if owner is not None:
@@ -454,6 +452,8 @@ def _write_intake(ticket: Ticket, message: Message, actor: User | None, owner: U
     insert_many([TicketSearchDocument(ticket=ticket, tokens=_search_tokens(ticket, [message.body_text]))])
     answered = {"in_reply_to": in_reply_to} if in_reply_to else {}
     _queue_for_customer(ticket, "ticket_received", owner_name=owner.name if owner else "", **answered)
+    insert_one(message)  # last: with `together()` the writes above go out with it
+    _store_attachments(message, uploads)
 
 
 # ---------------------------------------------------------------------------------------------- triage

@@ -5,7 +5,7 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from kefu.accounts.models import User
-from kefu.core.bulk import ROWS_PER_STATEMENT, insert_many, insert_one, insert_rows, pipelined, update_one
+from kefu.core.bulk import ROWS_PER_STATEMENT, insert_many, insert_one, insert_rows, pipelined, together, update_one
 from kefu.core.clock import now
 from kefu.notifications.models import Notification
 from kefu.testing import factories
@@ -74,6 +74,68 @@ def test_a_failed_statement_in_a_pipelined_block_undoes_its_transaction():
         event_then_duplicate_ticket()
     assert TicketEvent.objects.count() == events_before  # the event sent before the failure is gone
     assert Ticket.objects.filter(subject="Same tracking link").count() == 0
+
+
+def test_writes_sent_together_are_stored_and_seen_by_statements_inside_the_block():
+    customer, agent = factories.customer(), factories.staff()
+    moment = now()
+    with transaction.atomic(), pipelined(), together():
+        ticket = insert_one(Ticket(subject="Together", customer=customer))
+        insert_many([TicketEvent(ticket=ticket, type="created", at=moment, payload={"n": 1})])
+        update_one(User, agent.pk, last_assigned_at=moment)
+        insert_many([TicketEvent(ticket=ticket, type="note", at=moment, payload={"n": 2})])
+        insert_many([Notification(ticket_id=ticket.pk, recipient="a@example.com", template="ticket_received",
+                                  language="en", context={})])
+        # A read in the block (the ORM's, or a plain statement's) sees what the block wrote before it.
+        assert TicketEvent.objects.filter(ticket=ticket).count() == 2
+        insert_many([Message(ticket=ticket, kind=Message.Kind.CUSTOMER, body_text="hello")])
+        assert insert_one(Message(ticket=ticket, kind=Message.Kind.NOTE, body_text="after")).pk is not None
+    assert Message.objects.filter(ticket=ticket).count() == 2
+    assert Notification.objects.filter(ticket_id=ticket.pk).count() == 1
+    agent.refresh_from_db()
+    assert agent.last_assigned_at == moment
+
+
+def test_a_change_of_a_row_written_earlier_in_the_block_is_kept():
+    # Parts of one statement do not see each other's rows: the update must not go out beside the insert.
+    ticket = factories.ticket()
+    event_id = 10**12  # a key given by the caller, as bench/generate.py gives them
+    with transaction.atomic(), together():
+        insert_rows(TicketEvent, ["id", "ticket", "type", "public", "at", "payload"],
+                    [(event_id, ticket.pk, "note", False, now(), {})])
+        update_one(TicketEvent, event_id, type="note_edited")
+    assert TicketEvent.objects.get(pk=event_id).type == "note_edited"
+
+
+def test_a_failed_write_sent_together_undoes_its_transaction():
+    existing = factories.ticket()
+    events_before = TicketEvent.objects.count()
+
+    def event_then_duplicate_ticket() -> None:
+        with transaction.atomic(), together():
+            insert_many([TicketEvent(ticket=existing, type="note", at=now(), payload={})])
+            insert_many([Ticket(subject="Same tracking link", customer=existing.customer,
+                                tracking_token=existing.tracking_token)])
+
+    with pytest.raises(IntegrityError):
+        event_then_duplicate_ticket()
+    assert TicketEvent.objects.count() == events_before
+    assert Ticket.objects.filter(subject="Same tracking link").count() == 0
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # as every transactional test here
+def test_outside_a_transaction_nothing_is_held_back_to_be_lost():
+    # Without a transaction to undo them, writes made before an error are kept, as without the block.
+    ticket = factories.ticket()
+
+    def write_then_fail() -> None:
+        with together():
+            insert_many([TicketEvent(ticket=ticket, type="note", at=now(), payload={"kept": True})])
+            raise RuntimeError("the caller failed after writing")
+
+    with pytest.raises(RuntimeError):
+        write_then_fail()
+    assert TicketEvent.objects.filter(ticket=ticket, type="note").count() == 1
 
 
 def test_thousands_of_rows_are_all_stored_with_their_values():
