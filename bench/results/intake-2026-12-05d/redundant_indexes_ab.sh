@@ -1,6 +1,6 @@
 # Run before migration tickets 0009 is applied (it drops these five indexes): the script recreates them at the end.
 # Alternate: the 1M database with the five redundant ticket indexes, and without them; statement log each time.
-cd /work/main
+cd "$(dirname "$0")/../../.."
 DB=kefu_bench1m
 P="psql -h 127.0.0.1 -U postgres -d $DB -qc"
 drop() { $P "DROP INDEX IF EXISTS tickets_ticket_category_id_710dbfd0, tickets_ticket_customer_id_f2d9135a, tickets_ticket_owner_id_40236788, tickets_ticket_team_id_5a4e7469, tickets_ticket_tracking_token_3e18b701_like"; }
