@@ -123,7 +123,7 @@ def insert_one(obj: M) -> M:
     statement, values = f"{sql} RETURNING {real.ops.quote_name(str(pk.column))}", _values(obj, fields, real)
     held = held_writes()
     if held is not None and held.statements and held.takes(len(values)):  # in `together()`: the held go with it
-        held.add(str(obj._meta.db_table), statement, values)
+        held.add(real.ops.quote_name(str(obj._meta.db_table)), statement, values)
         statement, values = held.take()  # type: ignore[misc]  # not None: it holds this row
     with statement_cursor(real) as cursor:
         cursor.execute(statement, values)
