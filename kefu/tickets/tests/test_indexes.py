@@ -13,7 +13,9 @@ COVERED = {
     "notifications_staffalert": {"user_id": "alert_user_unread"},
     "tickets_ticket": {"identity_verified_by_id": "ticket_identity_verified_by",
                        "fix_verified_by_id": "ticket_fix_verified_by",
-                       "chosen_solution_id": "ticket_chosen_solution", "merged_into_id": "ticket_merged_into"},
+                       "chosen_solution_id": "ticket_chosen_solution", "merged_into_id": "ticket_merged_into",
+                       "customer_id": "ticket_customer_id", "owner_id": "ticket_owner_status_id",
+                       "team_id": "ticket_team_status_id", "category_id": "ticket_category_id"},
 }
 
 
@@ -31,6 +33,11 @@ def test_a_column_is_indexed_once_and_by_the_index_that_serves_its_reads(table):
         assert indexes[serving][0] == column
         others = [name for name, columns in indexes.items() if columns == [column]]
         assert others in ([], [serving]), f"{table}.{column} is also indexed by {others}"
+
+
+def test_the_tracking_token_has_its_unique_index_only():
+    # Looked up whole, never by a prefix: PostgreSQL's LIKE index (what `unique=True` adds) served nothing.
+    assert not [name for name, columns in _indexes("tickets_ticket").items() if columns == ["tracking_token"]]
 
 
 def test_clocks_are_not_indexed_by_calendar():
