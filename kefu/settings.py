@@ -118,7 +118,8 @@ TEMPLATES = [
 
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", f"sqlite:///{DATA_DIR / 'kefu.sqlite3'}"),
+        # Set but empty (as an env file's `DATABASE_URL=` leaves it) means the embedded database too.
+        os.environ.get("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'kefu.sqlite3'}",
         conn_max_age=int(os.environ.get("KEFU_DB_CONN_MAX_AGE", "60")),
         conn_health_checks=True,
     )

@@ -35,3 +35,11 @@ def test_embedded_mode_generates_and_keeps_a_secret_key(tmp_path):
     assert len(first) >= 50
     assert first == second
     assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_an_empty_database_url_means_the_embedded_database(tmp_path):
+    env = {**os.environ, "DATABASE_URL": "", "KEFU_DATA_DIR": str(tmp_path)}
+    code = "from django.conf import settings; print(settings.DATABASES['default']['NAME'])"
+    result = _kefu("shell", "-c", code, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == str(tmp_path / "kefu.sqlite3")
