@@ -18,6 +18,8 @@ has a bound.
 from __future__ import annotations
 
 import contextlib
+import functools
+import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -140,11 +142,11 @@ def _constants_inlined(sql: str, params: Sequence[Any], slots: Sequence[int | No
 def statement_cursor(real: Any) -> Iterator[Any]:
     """A cursor for statements of fixed text run again and again (hot reads, plain inserts).
 
-    Django's cursor on SQLite. On PostgreSQL a psycopg cursor that sends the values apart from the SQL
-    and prepares each statement on the server once per connection (settings enable prepared statements
-    on the connection; Django's own cursors put the values into the SQL text and are never prepared), so
-    the server neither parses nor plans it again. What runs through it bypasses Django's query log and
-    execute wrappers.
+    Django's cursor on SQLite. On PostgreSQL a psycopg raw cursor (each statement `numbered` once) that
+    sends the values apart from the SQL and prepares each statement on the server once per connection
+    (settings enable prepared statements on the connection; Django's own cursors put the values into the
+    SQL text and are never prepared), so the server neither parses nor plans it again. What runs through
+    it bypasses Django's query log and execute wrappers.
     """
     if real.vendor != "postgresql":
         with real.cursor() as cursor:
@@ -153,7 +155,7 @@ def statement_cursor(real: Any) -> Iterator[Any]:
     import psycopg  # installed with PostgreSQL support only
 
     real.ensure_connection()
-    with real.wrap_database_errors, psycopg.Cursor(real.connection) as cursor:
+    with real.wrap_database_errors, psycopg.RawCursor(real.connection) as cursor:
         preparing = _Preparing(cursor)
         held = _held.batch
         if held is not None and (statement := held.take()) is not None:
@@ -238,7 +240,7 @@ class _Preparing:
         self._cursor = cursor
 
     def execute(self, sql: str, params: Sequence[Any]) -> None:
-        self._cursor.execute(sql, params, prepare=True)
+        self._cursor.execute(numbered(sql), params, prepare=True)
 
     def fetchone(self) -> Any:
         return self._cursor.fetchone()
@@ -252,6 +254,31 @@ class _Preparing:
 
     def fetchall(self) -> list[Any]:
         return self._cursor.fetchall()  # type: ignore[no-any-return]
+
+
+_PERCENT = re.compile(r"%(.?)", re.DOTALL)
+
+
+@functools.lru_cache(maxsize=1024)
+def numbered(sql: str) -> str:
+    """The statement with PostgreSQL's own placeholders (`$1`, `$2` …) for psycopg's `%s`, and `%%` as `%`.
+
+    psycopg converts `%s` statements on every call and caches the result only for statements of at most 50
+    parameters: the intake's writes sent together (kefu.core.bulk.together) have more, and were parsed
+    anew for every ticket. Statements given this way go to a raw cursor, which sends them as they are.
+    """
+    count = 0
+
+    def replace(match: re.Match[str]) -> str:
+        nonlocal count
+        if match.group(1) == "%":
+            return "%"
+        if match.group(1) != "s":
+            raise ValueError(f"only %s placeholders are supported, not %{match.group(1)}")
+        count += 1
+        return f"${count}"
+
+    return _PERCENT.sub(replace, sql)
 
 
 def _placeholder(kind: type, index: int) -> Any:

@@ -5,7 +5,7 @@ import pytest
 from django.db import transaction
 from django.db.models import QuerySet
 
-from kefu.core.prepared import Prepared
+from kefu.core.prepared import Prepared, numbered
 from kefu.testing import factories
 from kefu.tickets.models import Ticket
 
@@ -54,7 +54,7 @@ def test_querysets_it_cannot_replay_are_refused():
         Prepared(lambda subject: Ticket.objects.all()[:1], [str]).all("x")
 
 
-_tricky = "O'Brien's 100% \\ refund; --"
+_tricky = "O'Brien's 100% \\ refund; --%s $1"
 
 
 def _by_constant_subject(customer_id: int) -> QuerySet[Ticket]:
@@ -80,3 +80,10 @@ def test_a_read_run_past_the_prepare_threshold_keeps_finding_its_rows():
     with transaction.atomic():
         for _ in range(8):
             assert by_subject.first("Refund", customer.pk) is not None
+
+
+def test_statements_take_positional_placeholders_only():
+    # PostgreSQL's own placeholders are written in once per statement text; a named one would be sent unfilled.
+    assert numbered("SELECT %s, '100%%' WHERE a = %s") == "SELECT $1, '100%' WHERE a = $2"
+    with pytest.raises(ValueError, match="only %s"):
+        numbered("SELECT %(name)s")
