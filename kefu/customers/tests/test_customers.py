@@ -44,6 +44,17 @@ def test_a_customer_known_by_profile_email_only_is_found_too():
     assert Customer.objects.filter(email="li@example.com").count() == 1
 
 
+def test_a_contact_first_met_at_intake_becomes_a_customer_with_identities_and_an_audit_row():
+    by_mail = services.find_or_create_customer(email="New@Example.com", name="New", phone="13900000000")
+    by_phone = services.find_or_create_caller(phone="13700000000", name="", actor=None)
+    assert {(i.channel, i.value) for i in by_mail.identities.all()} == {
+        ("email", "new@example.com"), ("phone", "13900000000")}
+    assert [(i.channel, i.value) for i in by_phone.identities.all()] == [("phone", "13700000000")]
+    assert by_mail.user.email == "new@example.com" and not by_mail.user.has_usable_password()
+    for customer in (by_mail, by_phone):
+        assert AuditEntry.objects.filter(action="customer.created", target_id=str(customer.pk)).count() == 1
+
+
 def test_customer_needs_email_or_phone_and_cannot_reuse_an_email():
     with pytest.raises(DomainError, match="email address or a phone"):
         services.create_customer(name="Nobody", actor=None)
