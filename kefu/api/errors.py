@@ -11,11 +11,12 @@ from typing import Any
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
-from ninja import NinjaAPI, Schema
+from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from kefu.core.errors import RETRY_AFTER_SECONDS, DomainError, NotFound, PermissionDenied
 from kefu.core.inputs import OUT_OF_RANGE
+from kefu.core.schemas import Out
 
 logger = logging.getLogger("kefu.api")
 
@@ -31,13 +32,13 @@ STATUS_CODES = {400: "invalid", 401: "unauthenticated", 403: "forbidden", 404: "
                 429: "rate_limited", 500: "server_error", 503: "unavailable"}
 
 
-class ErrorDetail(Schema):
+class ErrorDetail(Out):
     code: str
     message: str
     fields: dict[str, list[str]] | None = None
 
 
-class ErrorOut(Schema):
+class ErrorOut(Out):
     error: ErrorDetail
 
 

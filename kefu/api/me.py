@@ -13,11 +13,12 @@ from kefu.accounts.models import ApiToken, Role, User
 from kefu.accounts.services import issue_api_token, revoke_api_token
 from kefu.api.auth import CUSTOMER_ACCESS
 from kefu.core.errors import NotFound
+from kefu.core.schemas import Out
 
 router = Router(tags=["me"])
 
 
-class MeOut(Schema):
+class MeOut(Out):
     id: int
     username: str
     name: str
@@ -28,7 +29,7 @@ class MeOut(Schema):
     time_zone: str
 
 
-class TokenOut(Schema):
+class TokenOut(Out):
     id: int
     name: str
     prefix: str

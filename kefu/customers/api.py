@@ -14,13 +14,14 @@ from ninja.responses import Status as HttpStatus
 
 from kefu.accounts.models import User
 from kefu.core.errors import DomainError
+from kefu.core.schemas import Out
 from kefu.customers import selectors, services
 from kefu.customers.models import Customer, Tier
 
 router = Router(tags=["customers"])
 
 
-class CustomerOut(Schema):
+class CustomerOut(Out):
     id: int
     name: str
     email: str
@@ -37,7 +38,7 @@ class CustomerOut(Schema):
     ticket_count: int | None = Field(None, description="Given in lists.")
 
 
-class CustomerPageOut(Schema):
+class CustomerPageOut(Out):
     items: list[CustomerOut]
     next_cursor: str | None
 

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Router, Schema
+from ninja import Router
 from ninja.responses import Status as HttpStatus
 
 from kefu.accounts.models import Role, User
 from kefu.core.errors import DomainError, PermissionDenied
+from kefu.core.schemas import Out
 from kefu.inbox import services
 from kefu.inbox.models import InboundEmail, Mailbox
 
 router = Router(tags=["inbox"])
 
 
-class InboundOut(Schema):
+class InboundOut(Out):
     id: int
     duplicate: bool
     outcome: str

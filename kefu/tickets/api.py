@@ -23,6 +23,7 @@ from kefu.accounts.models import Department, User
 from kefu.core.downloads import download_response
 from kefu.core.errors import DomainError, PermissionDenied
 from kefu.core.inputs import MAX_TAG_FILTERS, MAX_TAGS, Moment, ObjectId, TagName
+from kefu.core.schemas import Out
 from kefu.customers import selectors as customer_selectors
 from kefu.customers import services as customer_services
 from kefu.customers.models import Channel, Customer, Tier
@@ -51,30 +52,30 @@ SortKey = Literal["newest", "oldest", "updated", "priority"]
 # ---------------------------------------------------------------------------------------------- schemas
 
 
-class UserRef(Schema):
+class UserRef(Out):
     id: int
     name: str
 
 
-class TeamRef(Schema):
+class TeamRef(Out):
     id: int
     name: str
 
 
-class CategoryRef(Schema):
+class CategoryRef(Out):
     id: int
     slug: str
     name: str
 
 
-class CustomerRef(Schema):
+class CustomerRef(Out):
     id: int
     name: str
     email: str
     tier: Tier
 
 
-class Facts(Schema):
+class Facts(Out):
     """5W1H: what happened, when, where, who is affected, how, and the expected outcome."""
 
     what: str = ""
@@ -85,7 +86,7 @@ class Facts(Schema):
     expected: str = ""
 
 
-class TicketOut(Schema):
+class TicketOut(Out):
     id: int
     number: str
     subject: str
@@ -115,12 +116,12 @@ class TicketOut(Schema):
     closed_at: dt.datetime | None
 
 
-class TicketPageOut(Schema):
+class TicketPageOut(Out):
     items: list[TicketOut]
     next_cursor: str | None
 
 
-class AttachmentOut(Schema):
+class AttachmentOut(Out):
     id: int
     filename: str
     content_type: str
@@ -128,7 +129,7 @@ class AttachmentOut(Schema):
     url: str
 
 
-class MessageOut(Schema):
+class MessageOut(Out):
     id: int
     kind: Message.Kind
     author: UserRef | None
@@ -139,7 +140,7 @@ class MessageOut(Schema):
     attachments: list[AttachmentOut]
 
 
-class EventOut(Schema):
+class EventOut(Out):
     id: int
     type: str
     actor: UserRef | None
@@ -148,7 +149,7 @@ class EventOut(Schema):
     at: dt.datetime
 
 
-class SolutionOut(Schema):
+class SolutionOut(Out):
     id: int
     round: int
     position: int
