@@ -152,15 +152,57 @@ def statement_cursor(real: Any) -> Iterator[Any]:
         with real.cursor() as cursor:
             yield cursor
         return
-    import psycopg  # installed with PostgreSQL support only
-
     real.ensure_connection()
-    with real.wrap_database_errors, psycopg.RawCursor(real.connection) as cursor:
-        preparing = _Preparing(cursor)
+    with real.wrap_database_errors:
         held = _held.batch
         if held is not None and (statement := held.take()) is not None:
-            preparing.execute(*statement)  # what was held goes first, so that this statement sees it
-        yield preparing
+            with _raw_cursor(real.connection) as cursor:  # what was held goes first, so that this statement sees it
+                _Preparing(cursor).execute(*statement)
+        with _raw_cursor(real.connection) as cursor:
+            yield _Preparing(cursor)
+
+
+class _KeptCursor(threading.local):
+    cursor: Any = None
+    busy: bool = False
+
+
+_kept = _KeptCursor()
+
+
+@contextlib.contextmanager
+def _raw_cursor(connection: Any) -> Iterator[Any]:
+    """A psycopg raw cursor on the connection, with psycopg's compiled timestamp loader.
+
+    Outside a pipeline the thread's one such cursor is used again: making a cursor (with its own copy of
+    the adapters) cost more than some statements. In a pipeline each statement gets a cursor of its own,
+    because its results arrive later and go to the cursor that sent it. Django registers its timestamp
+    loader in Python on every connection; psycopg's own gives the same values (in the session's time zone,
+    UTC), seven times faster.
+    """
+    import psycopg  # installed with PostgreSQL support only
+
+    if connection.pgconn.pipeline_status:
+        with psycopg.RawCursor(connection) as cursor:
+            yield cursor
+        return
+    cursor = _kept.cursor
+    if _kept.busy or cursor is None or cursor.closed or cursor.connection is not connection:
+        cursor = psycopg.RawCursor(connection)
+        from psycopg.types.datetime import TimestamptzLoader
+
+        cursor.adapters.register_loader("timestamptz", TimestamptzLoader)
+        if not _kept.busy:
+            _kept.cursor = cursor
+    if cursor is not _kept.cursor:
+        with cursor:
+            yield cursor
+        return
+    _kept.busy = True
+    try:
+        yield cursor
+    finally:
+        _kept.busy = False
 
 
 class HeldWrites:

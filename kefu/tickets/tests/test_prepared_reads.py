@@ -2,10 +2,10 @@
 the queryset itself gives."""
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import QuerySet
 
-from kefu.core.prepared import Prepared, numbered
+from kefu.core.prepared import Prepared, numbered, statement_cursor
 from kefu.testing import factories
 from kefu.tickets.models import Ticket
 
@@ -87,3 +87,17 @@ def test_statements_take_positional_placeholders_only():
     assert numbered("SELECT %s, '100%%' WHERE a = %s") == "SELECT $1, '100%' WHERE a = $2"
     with pytest.raises(ValueError, match="only %s"):
         numbered("SELECT %(name)s")
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_reads_keep_working_on_a_new_connection_and_inside_one_another():
+    # On PostgreSQL the thread keeps one cursor for these statements; it must follow the connection.
+    customer = factories.customer()
+    ticket = factories.ticket(customer, subject="Refund")
+    assert by_subject.first("Refund", customer.pk) == ticket
+    connection.close()
+    assert by_subject.first("Refund", customer.pk) == ticket
+    with statement_cursor(connection) as outer:
+        outer.execute("SELECT %s", [1])
+        assert by_subject.first("Refund", customer.pk) == ticket  # a cursor of its own while the outer is open
+        assert outer.fetchone()[0] == 1
