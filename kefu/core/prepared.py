@@ -172,13 +172,14 @@ _kept = _KeptCursor()
 
 @contextlib.contextmanager
 def _raw_cursor(connection: Any) -> Iterator[Any]:
-    """A psycopg raw cursor on the connection, with psycopg's compiled timestamp loader.
+    """A psycopg raw cursor on the connection.
 
-    Outside a pipeline the thread's one such cursor is used again: making a cursor (with its own copy of
-    the adapters) cost more than some statements. In a pipeline each statement gets a cursor of its own,
-    because its results arrive later and go to the cursor that sent it. Django registers its timestamp
-    loader in Python on every connection; psycopg's own gives the same values (in the session's time zone,
-    UTC), seven times faster.
+    Outside a pipeline the thread's one such cursor is used again (a new one while it is open): making a
+    cursor, with its own copy of the adapters, cost more than some statements. It reads timestamps with
+    psycopg's compiled loader: Django registers one written in Python on every connection, and psycopg's
+    gives the same values (in the session's time zone, UTC) seven times faster. In a pipeline each
+    statement gets a plain cursor of its own, because its results arrive later and go to the cursor that
+    sent it.
     """
     import psycopg  # installed with PostgreSQL support only
 
