@@ -3,7 +3,8 @@
     python bench/run.py --data-dir bench/work/sqlite-100k
     python bench/run.py --database-url postgres://postgres@127.0.0.1:5432/kefu_bench --data-dir bench/work/pg-100k
 
-Starts the production server (`kefu serve --workers 2`; `--server uvicorn` for uvicorn's own) on
+Starts the production server (`kefu serve` with its default workers: one per CPU, one more on PostgreSQL;
+`--server uvicorn` for uvicorn's own) on
 127.0.0.1, signs in as bench-agent through the real login form, then measures, after a warm-up and with a
 bounded number of sequential requests: the agent ticket list (first page), ticket detail pages (random
 tickets) and the assist suggestions each page then fetches, the list searched for Chinese and English
@@ -379,7 +380,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--data-dir", default=str(ROOT / "bench" / "work" / "sqlite"))
     parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=None,
+                        help="default: `kefu serve`'s (one per CPU, one more on PostgreSQL)")
     parser.add_argument("--server", choices=["kefu", "uvicorn", "gunicorn"], default="kefu",
                         help="kefu (`kefu serve`: uvicorn workers with a socket each, the production server), "
                              "uvicorn (--workers N, one shared socket) or gunicorn (WSGI, gthread, 1 thread a worker)")
@@ -402,6 +404,10 @@ def main(argv: list[str] | None = None) -> int:
     configure(args.database_url, args.data_dir)
     os.environ["KEFU_DEBUG"] = "0"
     info = prepare(args.seed, args.requests, args.warmup)
+    if args.workers is None:
+        from kefu.core.server import default_workers
+
+        args.workers = default_workers(info["vendor"])
     env = dict(os.environ)
     data_dir = Path(os.environ["KEFU_DATA_DIR"])
     ops = set(args.ops.split(","))

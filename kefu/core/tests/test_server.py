@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from kefu.core.server import default_workers
 from kefu.testing.net import ROOT, embedded_env, free_port, wait_for_port, web_workers
 
 pytestmark = pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads connections from Linux's /proc")
@@ -206,3 +207,10 @@ def test_workers_that_keep_dying_at_start_up_stop_the_server(env: dict[str, str]
     assert done.returncode == 1
     assert "keep exiting at start-up" in done.stderr
     assert time.monotonic() - started < 100
+
+
+def test_the_default_is_a_worker_per_cpu_and_one_more_on_postgresql() -> None:
+    # On PostgreSQL each worker also waits on the database's round trips; SQLite runs inside the worker.
+    assert default_workers("sqlite", cpus=2) == 2
+    assert default_workers("postgresql", cpus=2) == 3
+    assert default_workers("postgresql", cpus=8) == 9

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
 
-from kefu.core.server import ServeOptions, describe, serve
+from kefu.core.server import ServeOptions, default_workers, describe, serve
 
 
 class Command(BaseCommand):
@@ -15,8 +15,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
-        parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
-                            help="worker processes (default: one per CPU)")
+        parser.add_argument("--workers", type=int, default=None,
+                            help="worker processes (default: one per CPU, and one more on PostgreSQL)")
         parser.add_argument("--proxy-headers", action="store_true",
                             help="trust X-Forwarded-For/-Proto from --forwarded-allow-ips (behind a reverse proxy)")
         parser.add_argument("--forwarded-allow-ips", default=None)
@@ -30,10 +30,13 @@ class Command(BaseCommand):
                             help="one listening socket shared by the workers, as uvicorn --workers does")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if options["workers"] < 1:
+        workers = options["workers"]
+        if workers is None:
+            workers = default_workers(connection.vendor)
+        if workers < 1:
             raise CommandError("--workers must be at least 1")
         settings = ServeOptions(
-            host=options["host"], port=options["port"], workers=options["workers"],
+            host=options["host"], port=options["port"], workers=workers,
             proxy_headers=options["proxy_headers"], forwarded_allow_ips=options["forwarded_allow_ips"],
             timeout_keep_alive=options["timeout_keep_alive"],
             timeout_graceful_shutdown=options["timeout_graceful_shutdown"], log_level=options["log_level"],
