@@ -199,7 +199,8 @@ class SearchIndexLoad:
                 cur.execute("INSERT INTO tickets_ticket_fts(tickets_ticket_fts) VALUES ('rebuild')")
                 # The rebuild leaves the index in many segments (merges are off the write path, tickets
                 # migration 0004); the first new tickets then met FTS5's crisis merge of them inside their
-                # write turn, and the first run after a 100k load created 146-160 tickets/s instead of 383.
+                # write turn, and the first run after a 100k load created 146-160 tickets/s instead of 383
+                # (bench/results/intake-2026-12-05e/fts-optimize/experiment.sh).
                 cur.execute("INSERT INTO tickets_ticket_fts(tickets_ticket_fts) VALUES ('optimize')")
                 for sql in self.saved:
                     cur.execute(sql)

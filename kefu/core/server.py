@@ -79,7 +79,7 @@ def default_workers(vendor: str, cpus: int | None = None) -> int:
     A worker serves one request at a time (kefu.asgi) and, on PostgreSQL, waits on the server's round trips:
     with as many workers as cores the machine was idle 15-18 % of an API creation run at 1M tickets, and a
     third worker on two cores gave 298-305 creations/s against 273-289. On SQLite, which runs inside the
-    worker, the third worker cost 7 % (335-337 against 355-372).
+    worker, the third worker cost 7 % (335-337 against 355-372). Runs: bench/results/intake-2026-12-05e/workers/.
     """
     cpus = cpus or os.cpu_count() or 1
     return cpus + 1 if vendor == "postgresql" else cpus
